@@ -1,0 +1,42 @@
+# medserve: `make setup` installs what the project needs, `make serve` serves,
+# `make test` runs every test. See README.md.
+HOST ?= 127.0.0.1
+PORT ?= 8080
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/medserve/target
+BIN := $(CARGO_TARGET_DIR)/release/medserve
+MODEL := models/SmolLM2-135M-Instruct.Q8_0.gguf
+PY_VENV := $(HOME)/.cache/medserve/venv
+
+.PHONY: setup build build-portable models serve test test-rust test-sdk bench clean-models
+
+setup: build models $(PY_VENV)/bin/python
+
+build:
+	cargo build --release --workspace --all-targets
+
+# A binary for any x86-64 CPU (slower: candle's AVX2 kernels are compiled out).
+build-portable:
+	RUSTFLAGS="" cargo build --release -p medserve-server
+
+models: build
+	scripts/fetch-models.sh $(BIN)
+
+$(MODEL):
+	$(MAKE) models
+
+$(PY_VENV)/bin/python:
+	python3 -m venv $(PY_VENV)
+	$(PY_VENV)/bin/pip install --quiet openai==1.* httpx
+
+serve: build $(MODEL)
+	$(BIN) serve --host $(HOST) --port $(PORT) --model $(MODEL)
+
+test: setup
+	MEDSERVE_MODEL=$(CURDIR)/$(MODEL) MEDSERVE_PYTHON=$(PY_VENV)/bin/python \
+		cargo test --release --workspace --no-fail-fast -- --test-threads=1
+
+bench: setup
+	$(PY_VENV)/bin/python benches/load.py
+
+clean-models:
+	rm -f models/*.gguf

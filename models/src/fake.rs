@@ -1,0 +1,133 @@
+//! A scripted engine for tests of the server's own logic (never a stand-in for the model).
+//!
+//! It "generates" a fixed list of text pieces, one every `delay`, honouring `max_tokens`
+//! (one piece = one token) and stop sequences, and counts prompt tokens as words.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+
+use crate::{
+    ChatMessage, Engine, Event, EventStream, FinishReason, GenerateRequest, ModelInfo, Result,
+    Usage,
+};
+
+/// The scripted engine.
+pub struct FakeEngine {
+    info: ModelInfo,
+    pieces: Vec<String>,
+    delay: Duration,
+    fail_after: Option<usize>,
+    running: Arc<AtomicUsize>,
+}
+
+impl FakeEngine {
+    /// An engine that answers every request with `pieces`, one per `delay`.
+    pub fn new(pieces: &[&str], delay: Duration, max_context: usize) -> Self {
+        Self {
+            info: ModelInfo {
+                id: "fake".into(),
+                path: "fake".into(),
+                sha256: "0".repeat(64),
+                max_context,
+                created: 0,
+            },
+            pieces: pieces.iter().map(|s| s.to_string()).collect(),
+            delay,
+            fail_after: None,
+            running: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Makes every generation fail with an internal error after `n` pieces.
+    pub fn failing_after(mut self, n: usize) -> Self {
+        self.fail_after = Some(n);
+        self
+    }
+}
+
+fn count(messages: &[ChatMessage]) -> usize {
+    messages
+        .iter()
+        .map(|m| m.content.split_whitespace().count() + 4)
+        .sum::<usize>()
+        + 2
+}
+
+impl Engine for FakeEngine {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    fn count_prompt_tokens<'a>(&'a self, messages: &'a [ChatMessage]) -> BoxFuture<'a, Result<usize>> {
+        async move { Ok(count(messages)) }.boxed()
+    }
+
+    fn generate(&self, request: GenerateRequest) -> BoxFuture<'_, Result<EventStream>> {
+        let prompt_tokens = count(&request.messages);
+        let max = request.sampling.max_tokens.unwrap_or(usize::MAX);
+        let stop = request.sampling.stop.clone();
+        let pieces = self.pieces.clone();
+        let delay = self.delay;
+        let running = self.running.clone();
+        let fail_after = self.fail_after;
+        async move {
+            running.fetch_add(1, Ordering::SeqCst);
+            struct Dec(Arc<AtomicUsize>);
+            impl Drop for Dec {
+                fn drop(&mut self) {
+                    self.0.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+            let dec = Dec(running);
+            let stream = futures::stream::unfold(
+                (0usize, String::new(), false, dec),
+                move |(i, mut text, done, dec)| {
+                    let pieces = pieces.clone();
+                    let stop = stop.clone();
+                    async move {
+                        if done {
+                            return None;
+                        }
+                        tokio::time::sleep(delay).await;
+                        let finish = |reason, n| Event::Done {
+                            finish_reason: reason,
+                            usage: Usage {
+                                prompt_tokens,
+                                completion_tokens: n,
+                            },
+                        };
+                        if fail_after == Some(i) {
+                            let e = crate::Error::Internal("scripted failure".into());
+                            return Some((Err(e), (i, text, true, dec)));
+                        }
+                        if i >= max {
+                            return Some((Ok(finish(FinishReason::Length, i)), (i, text, true, dec)));
+                        }
+                        let Some(piece) = pieces.get(i) else {
+                            return Some((Ok(finish(FinishReason::Stop, i)), (i, text, true, dec)));
+                        };
+                        text.push_str(piece);
+                        if stop.iter().any(|s| text.contains(s.as_str())) {
+                            return Some((Ok(finish(FinishReason::Stop, i + 1)), (i, text, true, dec)));
+                        }
+                        let ev = Event::Delta {
+                            text: piece.clone(),
+                            logprobs: Vec::new(),
+                        };
+                        Some((Ok(ev), (i + 1, text, false, dec)))
+                    }
+                },
+            );
+            Ok(Box::pin(stream) as EventStream)
+        }
+        .boxed()
+    }
+
+    fn running(&self) -> usize {
+        self.running.load(Ordering::SeqCst)
+    }
+}

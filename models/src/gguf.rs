@@ -1,0 +1,150 @@
+//! GGUF files: inspect and requantise with candle's GGUF reader and writer.
+//!
+//! candle has SIMD (AVX2) dot-product kernels for Q8_0 and the k-quants but none for Q4_1,
+//! so a Q4_1 model runs scalar code. `requantize` rewrites the quantised tensors of a file
+//! in another format (Q8_0 by default), keeping metadata (tokenizer, chat template) and the
+//! unquantised tensors (norms) as they are.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
+use candle_core::Device;
+
+use crate::{Error, Result};
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn candle(e: candle_core::Error) -> Error {
+    Error::Internal(format!("gguf: {e}"))
+}
+
+/// Parses a target format name (`q8_0`, `q4_0`, `q4k`, `q6k`, `f16`, `f32`).
+pub fn parse_dtype(name: &str) -> Result<GgmlDType> {
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "q8_0" => GgmlDType::Q8_0,
+        "q4_0" => GgmlDType::Q4_0,
+        "q4_1" => GgmlDType::Q4_1,
+        "q5_0" => GgmlDType::Q5_0,
+        "q5_1" => GgmlDType::Q5_1,
+        "q4k" | "q4_k" => GgmlDType::Q4K,
+        "q5k" | "q5_k" => GgmlDType::Q5K,
+        "q6k" | "q6_k" => GgmlDType::Q6K,
+        "f16" => GgmlDType::F16,
+        "f32" => GgmlDType::F32,
+        other => return Err(Error::Invalid(format!("unknown GGUF type {other:?}"))),
+    })
+}
+
+/// llama.cpp's `general.file_type` code for a whole-file format, when there is one.
+fn file_type_code(dtype: GgmlDType) -> Option<u32> {
+    Some(match dtype {
+        GgmlDType::F32 => 0,
+        GgmlDType::F16 => 1,
+        GgmlDType::Q4_0 => 2,
+        GgmlDType::Q4_1 => 3,
+        GgmlDType::Q8_0 => 7,
+        GgmlDType::Q5_0 => 8,
+        GgmlDType::Q5_1 => 9,
+        GgmlDType::Q4K => 15,
+        GgmlDType::Q5K => 17,
+        GgmlDType::Q6K => 18,
+        _ => return None,
+    })
+}
+
+/// Counts of tensors per storage type, and a few metadata facts.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    /// Architecture (`general.architecture`).
+    pub architecture: String,
+    /// Tensor count per GGML type name.
+    pub tensor_types: BTreeMap<String, usize>,
+    /// Total tensors.
+    pub tensors: usize,
+}
+
+/// Reads the header of a GGUF file.
+pub fn summary(path: &Path) -> Result<Summary> {
+    let mut f = File::open(path).map_err(io(path))?;
+    let content = gguf_file::Content::read(&mut f).map_err(candle)?;
+    let mut tensor_types = BTreeMap::new();
+    for info in content.tensor_infos.values() {
+        *tensor_types.entry(format!("{:?}", info.ggml_dtype)).or_insert(0) += 1;
+    }
+    let architecture = content
+        .metadata
+        .get("general.architecture")
+        .and_then(|v| v.to_string().ok().cloned())
+        .unwrap_or_default();
+    Ok(Summary {
+        architecture,
+        tensors: content.tensor_infos.len(),
+        tensor_types,
+    })
+}
+
+/// Whether a tensor of this type should be rewritten: quantised blocks only.
+fn is_quantized(dtype: GgmlDType) -> bool {
+    !matches!(dtype, GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16)
+}
+
+/// Rewrites every quantised tensor of `input` as `to`, writing `output` atomically
+/// (a temporary file renamed into place). Returns how many tensors were converted.
+pub fn requantize(input: &Path, output: &Path, to: GgmlDType) -> Result<usize> {
+    let mut f = File::open(input).map_err(io(input))?;
+    let content = gguf_file::Content::read(&mut f).map_err(candle)?;
+    let block = to.block_size();
+
+    let mut names: Vec<&String> = content.tensor_infos.keys().collect();
+    names.sort_by_key(|n| content.tensor_infos[*n].offset);
+    let mut converted = 0;
+    let mut tensors: Vec<(String, QTensor)> = Vec::with_capacity(names.len());
+    for name in names {
+        let qt = content.tensor(&mut f, name, &Device::Cpu).map_err(candle)?;
+        let last_dim = qt.shape().dims().last().copied().unwrap_or(0);
+        let qt = if is_quantized(qt.dtype()) && qt.dtype() != to && last_dim % block == 0 {
+            converted += 1;
+            let full = qt.dequantize(&Device::Cpu).map_err(candle)?;
+            QTensor::quantize(&full, to).map_err(candle)?
+        } else {
+            qt
+        };
+        tensors.push((name.clone(), qt));
+    }
+
+    let mut metadata: Vec<(String, gguf_file::Value)> = content
+        .metadata
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Some(code) = file_type_code(to) {
+        metadata.retain(|(k, _)| k != "general.file_type");
+        metadata.push(("general.file_type".into(), gguf_file::Value::U32(code)));
+    }
+    metadata.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let tmp = output.with_extension("gguf.partial");
+    {
+        let file = File::create(&tmp).map_err(io(&tmp))?;
+        let mut w = BufWriter::new(file);
+        let md: Vec<(&str, &gguf_file::Value)> =
+            metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let ts: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, t)| (k.as_str(), t)).collect();
+        gguf_file::write(&mut w, &md, &ts).map_err(candle)?;
+        let file = w.into_inner().map_err(|e| Error::Io {
+            path: tmp.display().to_string(),
+            source: e.into_error(),
+        })?;
+        file.sync_all().map_err(io(&tmp))?;
+    }
+    std::fs::rename(&tmp, output).map_err(io(output))?;
+    Ok(converted)
+}

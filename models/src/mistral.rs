@@ -1,0 +1,406 @@
+//! The real engine: a GGUF model run by mistral.rs on the CPU in F32.
+//!
+//! Requests always run in mistral.rs streaming mode, even when the HTTP client asked for
+//! one JSON answer: mistral.rs cancels a sequence only when sending a chunk fails, so this
+//! is what lets a dropped client stop its generation.
+
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use either::Either;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use indexmap::IndexMap;
+use mistralrs_core::{
+    AutoDeviceMapParams, Constraint, DefaultSchedulerMethod, DeviceMapSetting, GGUFLoaderBuilder,
+    GGUFSpecificConfig, MistralRs, MistralRsBuilder, ModelDType, NormalRequest, Request,
+    RequestMessage, Response, SamplingParams, SchedulerConfig, StopTokens, TokenSource,
+    TokenizationRequest,
+};
+use tokio::sync::mpsc;
+
+use crate::sampling::{Records, RequestSampler};
+use crate::{
+    ChatMessage, Engine, Error, Event, EventStream, FinishReason, GenerateRequest, ModelInfo,
+    Result, TokenLogprob, TopLogprob, Usage,
+};
+
+/// How to run the model.
+#[derive(Debug, Clone)]
+pub struct MistralOptions {
+    /// GGUF weights file.
+    pub model_path: PathBuf,
+    /// Name clients use in `model` (defaults to the file stem).
+    pub model_id: Option<String>,
+    /// Sequences decoded together by continuous batching.
+    pub max_num_seqs: usize,
+    /// Keep KV caches of finished prompts for reuse by later requests.
+    pub prefix_cache: bool,
+    /// How many prefixes the cache keeps.
+    pub prefix_cache_n: usize,
+}
+
+/// mistral.rs behind the [`Engine`] trait.
+pub struct MistralEngine {
+    runner: Arc<MistralRs>,
+    info: ModelInfo,
+    running: Arc<AtomicUsize>,
+}
+
+fn model_dir_and_file(path: &Path) -> Result<(String, String)> {
+    let canon = path.canonicalize().map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let dir = canon
+        .parent()
+        .ok_or_else(|| Error::Load(format!("{} has no parent directory", canon.display())))?;
+    let file = canon
+        .file_name()
+        .and_then(|f| f.to_str())
+        .ok_or_else(|| Error::Load(format!("{} is not a UTF-8 file name", canon.display())))?;
+    Ok((dir.display().to_string(), file.to_string()))
+}
+
+impl MistralEngine {
+    /// Loads the GGUF file (tokenizer and chat template come from the file itself).
+    pub async fn load(opts: MistralOptions) -> Result<Self> {
+        let sha256 = {
+            let p = opts.model_path.clone();
+            tokio::task::spawn_blocking(move || crate::sha256_file(&p))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))??
+        };
+        let (dir, file) = model_dir_and_file(&opts.model_path)?;
+        let id = opts.model_id.clone().unwrap_or_else(|| {
+            opts.model_path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("model")
+                .to_string()
+        });
+        let max_num_seqs = NonZeroUsize::new(opts.max_num_seqs)
+            .ok_or_else(|| Error::Invalid("max_num_seqs must be at least 1".into()))?;
+
+        let loader = GGUFLoaderBuilder::new(
+            None,
+            None,
+            dir,
+            vec![file],
+            GGUFSpecificConfig { topology: None },
+            false,
+            None,
+        )
+        .build();
+        let pipeline = tokio::task::spawn_blocking(move || {
+            loader.load_model_from_hf(
+                None,
+                TokenSource::None,
+                &ModelDType::F32,
+                &candle_core::Device::Cpu,
+                true,
+                DeviceMapSetting::Auto(AutoDeviceMapParams::default_text()),
+                None,
+                None,
+            )
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::Load(format!("{e:#}")))?;
+
+        let scheduler = SchedulerConfig::DefaultScheduler {
+            method: DefaultSchedulerMethod::Fixed(max_num_seqs),
+        };
+        let runner = MistralRsBuilder::new(pipeline, scheduler, false, None)
+            .with_model_id(id.clone())
+            .with_no_prefix_cache(!opts.prefix_cache)
+            .with_prefix_cache_n(opts.prefix_cache_n)
+            .build()
+            .await;
+        let max_context = runner
+            .max_sequence_length(None)
+            .map_err(|e| Error::Load(e.to_string()))?
+            .ok_or_else(|| Error::Load("model reports no context length".into()))?;
+        let created = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Ok(Self {
+            runner,
+            info: ModelInfo {
+                id,
+                path: opts.model_path.display().to_string(),
+                sha256,
+                max_context,
+                created,
+            },
+            running: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    fn send(&self, request: Request) -> Result<()> {
+        let sender = self
+            .runner
+            .get_sender(None)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        sender
+            .try_send(request)
+            .map_err(|e| Error::Internal(format!("engine queue: {e}")))
+    }
+}
+
+fn to_template(messages: &[ChatMessage]) -> Vec<IndexMap<String, mistralrs_core::MessageContent>> {
+    messages
+        .iter()
+        .map(|m| {
+            let mut map = IndexMap::new();
+            map.insert(
+                "role".to_string(),
+                Either::Left(m.role.template_name().to_string()),
+            );
+            map.insert("content".to_string(), Either::Left(m.content.clone()));
+            map
+        })
+        .collect()
+}
+
+impl Engine for MistralEngine {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    fn count_prompt_tokens<'a>(
+        &'a self,
+        messages: &'a [ChatMessage],
+    ) -> BoxFuture<'a, Result<usize>> {
+        async move {
+            let (tx, mut rx) = mpsc::channel(1);
+            self.send(Request::Tokenize(TokenizationRequest {
+                text: Either::Left(to_template(messages)),
+                tools: None,
+                add_generation_prompt: true,
+                add_special_tokens: true,
+                enable_thinking: None,
+                reasoning_effort: None,
+                response: tx,
+            }))?;
+            let toks = rx
+                .recv()
+                .await
+                .ok_or_else(|| Error::Internal("tokenizer dropped the request".into()))?
+                .map_err(|e| Error::Internal(format!("tokenize: {e:#}")))?;
+            Ok(toks.len())
+        }
+        .boxed()
+    }
+
+    fn generate(&self, request: GenerateRequest) -> BoxFuture<'_, Result<EventStream>> {
+        async move {
+            let s = &request.sampling;
+            let sampler = Arc::new(RequestSampler::new(s));
+            let records = sampler.records.clone();
+            let params = SamplingParams {
+                temperature: None,
+                top_k: None,
+                top_p: None,
+                min_p: None,
+                top_n_logprobs: if s.logprobs { s.top_logprobs + 1 } else { 0 },
+                frequency_penalty: (s.frequency_penalty != 0.0).then_some(s.frequency_penalty),
+                presence_penalty: (s.presence_penalty != 0.0).then_some(s.presence_penalty),
+                repetition_penalty: None,
+                stop_toks: (!s.stop.is_empty()).then(|| StopTokens::Seqs(s.stop.clone())),
+                max_len: s.max_tokens,
+                logits_bias: None,
+                n_choices: 1,
+                dry_params: None,
+            };
+            let (tx, rx) = mpsc::channel(64);
+            let id = self.runner.next_request_id();
+            let mut req = NormalRequest::new_simple(
+                RequestMessage::Chat {
+                    messages: to_template(&request.messages),
+                    enable_thinking: None,
+                    reasoning_effort: None,
+                },
+                params,
+                tx,
+                id,
+                None,
+                None,
+            );
+            req.is_streaming = true;
+            req.return_logprobs = s.logprobs;
+            req.constraint = Constraint::None;
+            req.logits_processors = Some(vec![sampler]);
+            self.send(Request::Normal(Box::new(req)))?;
+            let guard = RunningGuard::new(self.running.clone());
+            Ok(response_stream(rx, records, s.logprobs, s.top_logprobs, guard))
+        }
+        .boxed()
+    }
+
+    fn running(&self) -> usize {
+        self.running.load(Ordering::SeqCst)
+    }
+}
+
+/// Counts a generation as running until its stream is dropped or finished.
+struct RunningGuard(Arc<AtomicUsize>);
+
+impl RunningGuard {
+    fn new(c: Arc<AtomicUsize>) -> Self {
+        c.fetch_add(1, Ordering::SeqCst);
+        Self(c)
+    }
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn finish_reason(s: &str) -> FinishReason {
+    match s {
+        "length" => FinishReason::Length,
+        "tool_calls" => FinishReason::ToolCalls,
+        _ => FinishReason::Stop,
+    }
+}
+
+fn response_stream(
+    mut rx: mpsc::Receiver<Response>,
+    records: Records,
+    want_logprobs: bool,
+    top_n: usize,
+    guard: RunningGuard,
+) -> EventStream {
+    let stream = async_stream(move |yield_tx| async move {
+        let _guard = guard;
+        while let Some(resp) = rx.recv().await {
+            let event = match resp {
+                Response::Chunk(chunk) => {
+                    let Some(choice) = chunk.choices.into_iter().next() else {
+                        continue;
+                    };
+                    let text = choice.delta.content.unwrap_or_default();
+                    let logprobs = if want_logprobs {
+                        take_logprobs(&records, choice.logprobs, top_n)
+                    } else {
+                        Vec::new()
+                    };
+                    if !text.is_empty() || !logprobs.is_empty() {
+                        if yield_tx
+                            .send(Ok(Event::Delta { text, logprobs }))
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    match (choice.finish_reason, chunk.usage) {
+                        (Some(reason), Some(usage)) => Ok(Event::Done {
+                            finish_reason: finish_reason(&reason),
+                            usage: Usage {
+                                prompt_tokens: usage.prompt_tokens,
+                                completion_tokens: usage.completion_tokens,
+                            },
+                        }),
+                        (Some(reason), None) => Err(Error::Internal(format!(
+                            "finished ({reason}) without usage"
+                        ))),
+                        _ => continue,
+                    }
+                }
+                Response::Done(_) => continue,
+                Response::ValidationError(e) => Err(Error::Invalid(e.to_string())),
+                Response::InternalError(e) => Err(Error::Internal(e.to_string())),
+                Response::ModelError(e, _) => Err(Error::Internal(e)),
+                _ => Err(Error::Internal("unexpected response kind".into())),
+            };
+            // A finish or an error ends the stream.
+            let _ = yield_tx.send(event).await;
+            return;
+        }
+        let _ = yield_tx
+            .send(Err(Error::Internal("engine closed the stream early".into())))
+            .await;
+    });
+    Box::pin(stream)
+}
+
+/// Pairs mistral.rs's per-chunk logprob entry (which gives token texts) with the values
+/// our sampler recorded (which are correct natural-log probabilities).
+fn take_logprobs(
+    records: &Records,
+    entry: Option<mistralrs_core::ResponseLogprob>,
+    top_n: usize,
+) -> Vec<TokenLogprob> {
+    let Some(entry) = entry else {
+        return Vec::new();
+    };
+    let texts: std::collections::HashMap<u32, String> = entry
+        .top_logprobs
+        .iter()
+        .map(|t| (t.token, t.bytes.clone().unwrap_or_default()))
+        .collect();
+    let chosen = entry.top_logprobs.first().map(|t| t.token);
+    let mut q = records.lock().unwrap_or_else(|e| e.into_inner());
+    let mut out = Vec::new();
+    while let Some(rec) = q.pop_front() {
+        let text = |id: u32| texts.get(&id).cloned().unwrap_or_default();
+        let token = if Some(rec.token) == chosen {
+            entry.token.clone()
+        } else {
+            text(rec.token)
+        };
+        out.push(TokenLogprob {
+            bytes: token.as_bytes().to_vec(),
+            token,
+            logprob: rec.logprob,
+            top_logprobs: rec
+                .top
+                .iter()
+                .take(top_n)
+                .map(|&(id, lp)| {
+                    let t = text(id);
+                    TopLogprob {
+                        bytes: t.as_bytes().to_vec(),
+                        token: t,
+                        logprob: lp,
+                    }
+                })
+                .collect(),
+        });
+        if Some(rec.token) == chosen {
+            break;
+        }
+    }
+    out
+}
+
+/// A tiny generator-to-stream bridge: the closure gets a sender; the stream ends when the
+/// closure returns. Dropping the stream drops the receiver, which the closure sees as a
+/// send error, and the mistral.rs receiver is dropped with the task.
+fn async_stream<F, Fut>(f: F) -> impl futures::Stream<Item = Result<Event>> + Send
+where
+    F: FnOnce(mpsc::Sender<Result<Event>>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(16);
+    let task = tokio::spawn(f(tx));
+    let abort = AbortOnDrop(task);
+    futures::stream::unfold((rx, abort), |(mut rx, abort)| async move {
+        rx.recv().await.map(|item| (item, (rx, abort)))
+    })
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -1,0 +1,1 @@
+//! medserve rag.

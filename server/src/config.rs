@@ -1,0 +1,293 @@
+//! Serve configuration: flags, environment variables and an optional TOML file mapped onto
+//! one struct, validated at start-up into a typed error.
+//!
+//! Precedence: command-line flag, then environment variable, then the TOML file, then the
+//! default.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Default model, as placed by `make models`.
+pub const DEFAULT_MODEL: &str = "models/SmolLM2-135M-Instruct.Q8_0.gguf";
+
+/// Everything `medserve serve` accepts. Every field is optional here; [`ServeArgs::resolve`]
+/// applies defaults and checks values.
+#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeArgs {
+    /// TOML file with any of these settings (snake_case keys).
+    #[arg(long, env = "MEDSERVE_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Address to bind [default: 127.0.0.1].
+    #[arg(long, env = "MEDSERVE_HOST")]
+    pub host: Option<String>,
+    /// Port to bind [default: 8080].
+    #[arg(long, env = "MEDSERVE_PORT")]
+    pub port: Option<u16>,
+    /// GGUF model file [default: models/SmolLM2-135M-Instruct.Q8_0.gguf].
+    #[arg(long, env = "MEDSERVE_MODEL")]
+    pub model: Option<PathBuf>,
+    /// Name clients use in `model` [default: the file name without extension].
+    #[arg(long, env = "MEDSERVE_MODEL_ID")]
+    pub model_id: Option<String>,
+    /// Sequences decoded together (continuous batching) [default: 8].
+    #[arg(long, env = "MEDSERVE_MAX_NUM_SEQS")]
+    pub max_num_seqs: Option<usize>,
+    /// Requests that may wait for a slot before new ones get 429 [default: 32].
+    #[arg(long, env = "MEDSERVE_MAX_QUEUE")]
+    pub max_queue: Option<usize>,
+    /// Reuse KV caches of earlier prompts [default: true].
+    #[arg(long, env = "MEDSERVE_PREFIX_CACHE", action = clap::ArgAction::Set)]
+    pub prefix_cache: Option<bool>,
+    /// Prompts kept in the prefix cache [default: 16].
+    #[arg(long, env = "MEDSERVE_PREFIX_CACHE_N")]
+    pub prefix_cache_n: Option<usize>,
+    /// Seconds in-flight requests get to finish after SIGINT/SIGTERM [default: 30].
+    #[arg(long, env = "MEDSERVE_SHUTDOWN_GRACE_SECS")]
+    pub shutdown_grace_secs: Option<u64>,
+    /// Seconds between SSE keep-alive comments [default: 15].
+    #[arg(long, env = "MEDSERVE_KEEP_ALIVE_SECS")]
+    pub keep_alive_secs: Option<u64>,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Bind address.
+    pub addr: SocketAddr,
+    /// Model file (exists, is GGUF).
+    pub model: PathBuf,
+    /// Served model name.
+    pub model_id: Option<String>,
+    /// Batch size of the engine.
+    pub max_num_seqs: usize,
+    /// Waiting requests allowed.
+    pub max_queue: usize,
+    /// Prefix caching on.
+    pub prefix_cache: bool,
+    /// Prefix cache entries.
+    pub prefix_cache_n: usize,
+    /// Drain deadline.
+    pub shutdown_grace: Duration,
+    /// SSE keep-alive interval.
+    pub keep_alive: Duration,
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The TOML file is malformed or has an unknown key.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// File.
+        path: PathBuf,
+        /// Parser message.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("invalid setting `{field}`: {message}")]
+    Invalid {
+        /// Setting name.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The model file is missing or not GGUF.
+    #[error("model file {path}: {message} (run `make models` to fetch the default model)")]
+    Model {
+        /// File.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+impl ServeArgs {
+    /// Fills gaps from the TOML file named by `config`, if any.
+    pub fn merge_file(self) -> Result<Self, ConfigError> {
+        let Some(path) = self.config.clone() else {
+            return Ok(self);
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let file: ServeArgs = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(ServeArgs {
+            config: self.config,
+            host: self.host.or(file.host),
+            port: self.port.or(file.port),
+            model: self.model.or(file.model),
+            model_id: self.model_id.or(file.model_id),
+            max_num_seqs: self.max_num_seqs.or(file.max_num_seqs),
+            max_queue: self.max_queue.or(file.max_queue),
+            prefix_cache: self.prefix_cache.or(file.prefix_cache),
+            prefix_cache_n: self.prefix_cache_n.or(file.prefix_cache_n),
+            shutdown_grace_secs: self.shutdown_grace_secs.or(file.shutdown_grace_secs),
+            keep_alive_secs: self.keep_alive_secs.or(file.keep_alive_secs),
+        })
+    }
+
+    /// Applies defaults and validates.
+    pub fn resolve(self) -> Result<Config, ConfigError> {
+        let args = self.merge_file()?;
+        let host = args.host.unwrap_or_else(|| "127.0.0.1".into());
+        let ip: IpAddr = if host == "localhost" {
+            IpAddr::from([127, 0, 0, 1])
+        } else {
+            host.parse()
+                .map_err(|_| invalid("host", format!("{host:?} is not an IP address")))?
+        };
+        let port = args.port.unwrap_or(8080);
+        let model = args.model.unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL));
+        check_model(&model)?;
+        if let Some(id) = &args.model_id {
+            if id.trim().is_empty() {
+                return Err(invalid("model_id", "must not be empty"));
+            }
+        }
+        let max_num_seqs = args.max_num_seqs.unwrap_or(8);
+        if !(1..=256).contains(&max_num_seqs) {
+            return Err(invalid("max_num_seqs", format!("must be 1..=256, got {max_num_seqs}")));
+        }
+        let max_queue = args.max_queue.unwrap_or(32);
+        if max_queue > 100_000 {
+            return Err(invalid("max_queue", format!("must be at most 100000, got {max_queue}")));
+        }
+        let prefix_cache_n = args.prefix_cache_n.unwrap_or(16);
+        if prefix_cache_n == 0 {
+            return Err(invalid("prefix_cache_n", "must be at least 1 (disable with prefix_cache = false)"));
+        }
+        let keep_alive_secs = args.keep_alive_secs.unwrap_or(15);
+        if keep_alive_secs == 0 {
+            return Err(invalid("keep_alive_secs", "must be at least 1"));
+        }
+        Ok(Config {
+            addr: SocketAddr::new(ip, port),
+            model,
+            model_id: args.model_id,
+            max_num_seqs,
+            max_queue,
+            prefix_cache: args.prefix_cache.unwrap_or(true),
+            prefix_cache_n,
+            shutdown_grace: Duration::from_secs(args.shutdown_grace_secs.unwrap_or(30)),
+            keep_alive: Duration::from_secs(keep_alive_secs),
+        })
+    }
+}
+
+/// The file must exist and start with the GGUF magic.
+pub fn check_model(path: &Path) -> Result<(), ConfigError> {
+    use std::io::Read;
+    let err = |message: String| ConfigError::Model {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut f = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    let mut magic = [0u8; 4];
+    f.read_exact(&mut magic)
+        .map_err(|_| err("too short to be a GGUF file".into()))?;
+    if &magic != b"GGUF" {
+        return Err(err("not a GGUF file (bad magic)".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gguf_stub() -> tempfile_path::TempPath {
+        tempfile_path::TempPath::with_bytes(b"GGUF\x03\x00\x00\x00")
+    }
+
+    /// Minimal temp-file helper (no extra dependency).
+    mod tempfile_path {
+        pub struct TempPath(pub std::path::PathBuf);
+        impl TempPath {
+            pub fn with_bytes(b: &[u8]) -> Self {
+                let p = std::env::temp_dir().join(format!("medserve-cfg-{}", uuid::Uuid::new_v4()));
+                std::fs::write(&p, b).unwrap();
+                TempPath(p)
+            }
+        }
+        impl Drop for TempPath {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_file(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn defaults_and_flag_over_file_precedence() {
+        let model = gguf_stub();
+        let toml = tempfile_path::TempPath::with_bytes(
+            format!("port = 9000\nmax_num_seqs = 4\nmodel = {:?}\n", model.0).as_bytes(),
+        );
+        let cfg = ServeArgs {
+            config: Some(toml.0.clone()),
+            max_num_seqs: Some(2),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(cfg.addr.port(), 9000, "file value used when no flag");
+        assert_eq!(cfg.max_num_seqs, 2, "flag beats file");
+        assert_eq!(cfg.max_queue, 32, "default");
+        assert!(cfg.prefix_cache);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let model = gguf_stub();
+        let base = || ServeArgs {
+            model: Some(model.0.clone()),
+            ..Default::default()
+        };
+        let e = ServeArgs { host: Some("not a host".into()), ..base() }.resolve().unwrap_err();
+        assert!(e.to_string().contains("`host`"), "{e}");
+        let e = ServeArgs { max_num_seqs: Some(0), ..base() }.resolve().unwrap_err();
+        assert!(e.to_string().contains("`max_num_seqs`"), "{e}");
+        let e = ServeArgs { model: Some("/nonexistent.gguf".into()), ..Default::default() }
+            .resolve()
+            .unwrap_err();
+        assert!(matches!(e, ConfigError::Model { .. }), "{e}");
+        let not_gguf = tempfile_path::TempPath::with_bytes(b"PK\x03\x04zip");
+        let e = ServeArgs { model: Some(not_gguf.0.clone()), ..Default::default() }
+            .resolve()
+            .unwrap_err();
+        assert!(e.to_string().contains("bad magic"), "{e}");
+    }
+
+    #[test]
+    fn bad_port_and_unknown_key_in_file() {
+        let f = tempfile_path::TempPath::with_bytes(b"port = 70000\n");
+        let e = ServeArgs { config: Some(f.0.clone()), ..Default::default() }.resolve().unwrap_err();
+        assert!(matches!(e, ConfigError::Parse { .. }), "{e}");
+        let f = tempfile_path::TempPath::with_bytes(b"prot = 80\n");
+        let e = ServeArgs { config: Some(f.0.clone()), ..Default::default() }.resolve().unwrap_err();
+        assert!(e.to_string().contains("prot"), "{e}");
+    }
+}

@@ -1,0 +1,126 @@
+//! The `medserve` binary: parse the command line, then serve or manage models.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use medserve_models::{gguf, MistralEngine, MistralOptions};
+use medserve_server::config::ServeArgs;
+use medserve_server::{AppState, ServerSettings};
+use tracing_subscriber::EnvFilter;
+
+/// medserve: an OpenAI-compatible inference server for medical conversational AI.
+#[derive(Debug, Parser)]
+#[command(version = medserve_server::BUILD, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve(ServeArgs),
+    /// Inspect and convert model files.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelCommand {
+    /// Rewrite the quantised tensors of a GGUF file in another format.
+    Requantize {
+        /// Input GGUF.
+        input: PathBuf,
+        /// Output GGUF (written atomically).
+        output: PathBuf,
+        /// Target type: q8_0, q4_0, q4k, q6k, ...
+        #[arg(long, default_value = "q8_0")]
+        to: String,
+    },
+    /// Print the architecture, tensor types and SHA-256 of a GGUF file.
+    Info {
+        /// GGUF file.
+        path: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Model { command } => model(command),
+    }
+}
+
+fn model(cmd: ModelCommand) -> anyhow::Result<()> {
+    match cmd {
+        ModelCommand::Requantize { input, output, to } => {
+            let dtype = gguf::parse_dtype(&to)?;
+            let t = std::time::Instant::now();
+            let n = gguf::requantize(&input, &output, dtype)
+                .with_context(|| format!("requantizing {}", input.display()))?;
+            println!(
+                "wrote {} ({n} tensors converted to {to}) in {:.1}s",
+                output.display(),
+                t.elapsed().as_secs_f32()
+            );
+        }
+        ModelCommand::Info { path } => {
+            let s = gguf::summary(&path)?;
+            let sha = medserve_models::sha256_file(&path)?;
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({
+                "path": path, "sha256": sha, "architecture": s.architecture,
+                "tensors": s.tensors, "tensor_types": s.tensor_types,
+            }))?);
+        }
+    }
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let cfg = args.resolve()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(cfg.addr)
+            .await
+            .with_context(|| format!("binding {}", cfg.addr))?;
+        tracing::info!(addr = %listener.local_addr()?, "listening; loading model");
+        let state = AppState::new(ServerSettings {
+            max_inflight: cfg.max_num_seqs + cfg.max_queue,
+            keep_alive: cfg.keep_alive,
+        });
+        let loader_state = state.clone();
+        let opts = MistralOptions {
+            model_path: cfg.model.clone(),
+            model_id: cfg.model_id.clone(),
+            max_num_seqs: cfg.max_num_seqs,
+            prefix_cache: cfg.prefix_cache,
+            prefix_cache_n: cfg.prefix_cache_n,
+        };
+        let server = tokio::spawn(medserve_server::run(
+            listener,
+            state,
+            medserve_server::shutdown_signal(),
+            cfg.shutdown_grace,
+        ));
+        let t = std::time::Instant::now();
+        let engine = MistralEngine::load(opts).await.context("loading the model")?;
+        tracing::info!(model = %medserve_models::Engine::info(&engine).id, secs = t.elapsed().as_secs_f32(), "model ready");
+        loader_state.set_engine(Arc::new(engine));
+        server.await??;
+        tracing::info!("stopped");
+        anyhow::Ok(())
+    })?;
+    // mistral.rs engine threads do not stop on their own; the drain is done.
+    std::process::exit(0)
+}

@@ -1,0 +1,545 @@
+//! OpenAI Chat Completions wire types, the JSON extractor and request validation.
+//!
+//! Every field of the OpenAI request is declared here: it is either honoured or rejected
+//! with a 400 naming it. Unknown fields (also inside `medserve`) are rejected too.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use medserve_models::{ChatMessage, Role, Sampling, TokenLogprob};
+
+use crate::error::ApiError;
+
+/// JSON body extractor whose failures come back in the OpenAI error shape, naming the
+/// offending field.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.starts_with("application/json"))
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::InvalidRequest {
+                message: "expected a JSON body with `Content-Type: application/json`".into(),
+                param: None,
+                code: None,
+            });
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            ApiError::InvalidRequest {
+                message: format!("could not read the request body: {e}"),
+                param: None,
+                code: None,
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses JSON, turning serde's message into one that names the field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::InvalidRequest {
+                message: format!("the body is not valid JSON: {inner}"),
+                param: None,
+                code: Some("invalid_json"),
+            };
+        }
+        let msg = inner.to_string();
+        // serde: "unknown field `foo`, expected one of ..."
+        let unknown = msg
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_string);
+        let param = match (&unknown, path.as_str()) {
+            (Some(f), ".") | (Some(f), "") => f.clone(),
+            (Some(f), p) if p.ends_with(f.as_str()) => p.to_string(),
+            (Some(f), p) => format!("{p}.{f}"),
+            (None, p) => p.to_string(),
+        };
+        let message = match unknown {
+            Some(f) => format!("unrecognized request argument supplied: {f}"),
+            None => format!("invalid value for `{param}`: {}", strip_position(&msg)),
+        };
+        ApiError::InvalidRequest {
+            message,
+            param: (!param.is_empty() && param != ".").then_some(param),
+            code: None,
+        }
+    })
+}
+
+fn strip_position(msg: &str) -> &str {
+    msg.split(" at line ").next().unwrap_or(msg)
+}
+
+/// `POST /v1/chat/completions` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatCompletionRequest {
+    /// Model name (see `GET /v1/models`).
+    pub model: String,
+    /// Conversation.
+    pub messages: Vec<RequestMessage>,
+    /// Stream over SSE.
+    pub stream: Option<bool>,
+    /// Streaming options.
+    pub stream_options: Option<StreamOptions>,
+    /// Sampling temperature in [0, 2].
+    pub temperature: Option<f32>,
+    /// Nucleus sampling mass in [0, 1].
+    pub top_p: Option<f32>,
+    /// Number of choices (only 1).
+    pub n: Option<u32>,
+    /// Up to 4 stop sequences.
+    pub stop: Option<Stop>,
+    /// Deprecated alias of `max_completion_tokens`.
+    pub max_tokens: Option<u32>,
+    /// Completion budget.
+    pub max_completion_tokens: Option<u32>,
+    /// Presence penalty in [-2, 2].
+    pub presence_penalty: Option<f32>,
+    /// Frequency penalty in [-2, 2].
+    pub frequency_penalty: Option<f32>,
+    /// Token id (as string) to bias in [-100, 100].
+    pub logit_bias: Option<HashMap<String, f32>>,
+    /// Return logprobs of the chosen tokens.
+    pub logprobs: Option<bool>,
+    /// Alternatives per position, 0..=20 (needs `logprobs`).
+    pub top_logprobs: Option<u32>,
+    /// Seed of the per-request sampler.
+    pub seed: Option<i64>,
+    /// End-user id: accepted, kept only in trace-level logs.
+    pub user: Option<String>,
+    /// End-user id for abuse tracking: accepted, kept only in trace-level logs.
+    pub safety_identifier: Option<String>,
+    /// Cache hint: accepted; prefix caching here is automatic for every request.
+    pub prompt_cache_key: Option<String>,
+    /// `auto` or `default` only.
+    pub service_tier: Option<String>,
+    /// `false` only: this server does not store completions for OpenAI-style retrieval.
+    pub store: Option<bool>,
+    /// Only meaningful with `store`: rejected.
+    pub metadata: Option<Value>,
+    /// `["text"]` only.
+    pub modalities: Option<Vec<String>>,
+    /// Not supported yet (tool calling is a later feature).
+    pub tools: Option<Value>,
+    /// Not supported yet.
+    pub tool_choice: Option<Value>,
+    /// Not supported yet.
+    pub parallel_tool_calls: Option<Value>,
+    /// Deprecated functions API: not supported.
+    pub functions: Option<Value>,
+    /// Deprecated functions API: not supported.
+    pub function_call: Option<Value>,
+    /// `{"type":"text"}` only for now.
+    pub response_format: Option<Value>,
+    /// Audio output: not supported.
+    pub audio: Option<Value>,
+    /// Predicted outputs: not supported.
+    pub prediction: Option<Value>,
+    /// Reasoning models only: not supported.
+    pub reasoning_effort: Option<Value>,
+    /// Not supported.
+    pub verbosity: Option<Value>,
+    /// Web search: not supported.
+    pub web_search_options: Option<Value>,
+    /// medserve extensions.
+    pub medserve: Option<MedserveOptions>,
+}
+
+/// Non-OpenAI request options, all under one `medserve` object.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MedserveOptions {
+    /// Keep only the k most likely tokens when sampling (>= 1).
+    pub top_k: Option<u32>,
+    /// Drop tokens below `min_p` times the most likely one's probability, in [0, 1].
+    pub min_p: Option<f32>,
+}
+
+/// `stream_options`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamOptions {
+    /// Send a final usage chunk.
+    pub include_usage: Option<bool>,
+    /// Obfuscation padding: only `false` is supported.
+    pub include_obfuscation: Option<bool>,
+}
+
+/// `stop`: one string or a list.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Stop {
+    /// One sequence.
+    One(String),
+    /// Several sequences.
+    Many(Vec<String>),
+}
+
+/// One message of the request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestMessage {
+    /// Author.
+    pub role: Role,
+    /// Text, or an array of content parts.
+    pub content: Option<Content>,
+    /// Participant name: not supported by the chat template.
+    pub name: Option<String>,
+    /// Assistant tool calls: not supported yet.
+    pub tool_calls: Option<Value>,
+    /// For `tool` messages: the call answered.
+    pub tool_call_id: Option<String>,
+    /// Assistant refusal text from an earlier turn.
+    pub refusal: Option<String>,
+    /// Audio reference: not supported.
+    pub audio: Option<Value>,
+    /// Deprecated: not supported.
+    pub function_call: Option<Value>,
+}
+
+/// Message content.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Content {
+    /// Plain text.
+    Text(String),
+    /// Content parts (only `text` parts are supported).
+    Parts(Vec<Value>),
+}
+
+/// The validated, internal form of a chat request.
+#[derive(Debug)]
+pub struct ChatJob {
+    /// Messages flattened to text.
+    pub messages: Vec<ChatMessage>,
+    /// Sampling parameters (seed always set).
+    pub sampling: Sampling,
+    /// Whether the client wants SSE.
+    pub stream: bool,
+    /// Whether a usage chunk is wanted at the end of the stream.
+    pub include_usage: bool,
+    /// Whether `max_tokens` was given (otherwise the rest of the context is the budget).
+    pub explicit_max_tokens: bool,
+}
+
+fn check_range(param: &str, v: Option<f32>, lo: f32, hi: f32) -> Result<(), ApiError> {
+    match v {
+        Some(x) if !(x.is_finite() && x >= lo && x <= hi) => Err(ApiError::invalid(
+            param,
+            format!("`{param}` must be between {lo} and {hi}, got {x}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn reject_if_present(param: &str, v: &Option<Value>, what: &str) -> Result<(), ApiError> {
+    match v {
+        Some(Value::Null) | None => Ok(()),
+        Some(_) => Err(ApiError::unsupported(param, what)),
+    }
+}
+
+fn flatten_content(i: usize, content: Option<Content>, role: Role) -> Result<String, ApiError> {
+    let param = format!("messages[{i}].content");
+    match content {
+        Some(Content::Text(t)) => Ok(t),
+        Some(Content::Parts(parts)) => {
+            let mut text = String::new();
+            for (j, part) in parts.iter().enumerate() {
+                let p = format!("{param}[{j}]");
+                let kind = part.get("type").and_then(Value::as_str).unwrap_or("");
+                match kind {
+                    "text" => {
+                        let obj = part.as_object().expect("has a type so is an object");
+                        if let Some(extra) = obj.keys().find(|k| *k != "type" && *k != "text") {
+                            return Err(ApiError::invalid(
+                                format!("{p}.{extra}"),
+                                format!("unrecognized field `{extra}` in a text part"),
+                            ));
+                        }
+                        let t = obj.get("text").and_then(Value::as_str).ok_or_else(|| {
+                            ApiError::invalid(format!("{p}.text"), "a text part needs a string `text`")
+                        })?;
+                        if !text.is_empty() {
+                            text.push('\n');
+                        }
+                        text.push_str(t);
+                    }
+                    "image_url" | "input_audio" | "file" => {
+                        return Err(ApiError::unsupported(
+                            &format!("{p}.type"),
+                            &format!("`{kind}` parts need a multimodal model; this model reads text only"),
+                        ))
+                    }
+                    "refusal" if role == Role::Assistant => {}
+                    other => {
+                        return Err(ApiError::invalid(
+                            format!("{p}.type"),
+                            format!("unknown content part type {other:?}"),
+                        ))
+                    }
+                }
+            }
+            Ok(text)
+        }
+        None if role == Role::Assistant => Ok(String::new()),
+        None => Err(ApiError::invalid(param, "`content` is required for this role")),
+    }
+}
+
+impl ChatCompletionRequest {
+    /// Checks every field and builds the internal job.
+    pub fn validate(self) -> Result<ChatJob, ApiError> {
+        reject_if_present("tools", &self.tools, "tool calling is not available yet")?;
+        reject_if_present("tool_choice", &self.tool_choice, "tool calling is not available yet")?;
+        reject_if_present(
+            "parallel_tool_calls",
+            &self.parallel_tool_calls,
+            "tool calling is not available yet",
+        )?;
+        reject_if_present("functions", &self.functions, "use `tools` (not available yet)")?;
+        reject_if_present("function_call", &self.function_call, "use `tool_choice` (not available yet)")?;
+        reject_if_present("audio", &self.audio, "audio output is not available")?;
+        reject_if_present("prediction", &self.prediction, "predicted outputs are not available")?;
+        reject_if_present("reasoning_effort", &self.reasoning_effort, "the model has no reasoning mode")?;
+        reject_if_present("verbosity", &self.verbosity, "not available for this model")?;
+        reject_if_present("web_search_options", &self.web_search_options, "web search is not available")?;
+        reject_if_present("metadata", &self.metadata, "it is only used with `store`, which is not available")?;
+        if let Some(rf) = &self.response_format {
+            match rf.get("type").and_then(Value::as_str) {
+                Some("text") if rf.as_object().map(|o| o.len()) == Some(1) => {}
+                Some("json_object") | Some("json_schema") => {
+                    return Err(ApiError::unsupported(
+                        "response_format",
+                        "structured output is not available yet; only {\"type\":\"text\"}",
+                    ))
+                }
+                _ => {
+                    return Err(ApiError::invalid(
+                        "response_format",
+                        "`response_format` must be {\"type\":\"text\"}",
+                    ))
+                }
+            }
+        }
+        if self.store == Some(true) {
+            return Err(ApiError::unsupported("store", "completions are not stored for retrieval"));
+        }
+        if let Some(m) = &self.modalities {
+            if m.iter().any(|x| x != "text") {
+                return Err(ApiError::unsupported("modalities", "only [\"text\"] is available"));
+            }
+        }
+        if let Some(tier) = &self.service_tier {
+            if tier != "auto" && tier != "default" {
+                return Err(ApiError::unsupported(
+                    "service_tier",
+                    "only `auto` and `default` are available",
+                ));
+            }
+        }
+        if let Some(n) = self.n {
+            if n != 1 {
+                return Err(ApiError::unsupported("n", "only one choice per request (n = 1)"));
+            }
+        }
+        let stream = self.stream.unwrap_or(false);
+        let mut include_usage = false;
+        if let Some(opts) = &self.stream_options {
+            if !stream {
+                return Err(ApiError::invalid(
+                    "stream_options",
+                    "`stream_options` is only allowed when `stream` is true",
+                ));
+            }
+            if opts.include_obfuscation == Some(true) {
+                return Err(ApiError::unsupported(
+                    "stream_options.include_obfuscation",
+                    "obfuscation padding is not available",
+                ));
+            }
+            include_usage = opts.include_usage.unwrap_or(false);
+        }
+
+        check_range("temperature", self.temperature, 0.0, 2.0)?;
+        check_range("top_p", self.top_p, 0.0, 1.0)?;
+        check_range("presence_penalty", self.presence_penalty, -2.0, 2.0)?;
+        check_range("frequency_penalty", self.frequency_penalty, -2.0, 2.0)?;
+
+        let max_tokens = match (self.max_tokens, self.max_completion_tokens) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(ApiError::invalid(
+                    "max_tokens",
+                    "`max_tokens` and `max_completion_tokens` disagree; send one",
+                ))
+            }
+            (a, b) => a.or(b),
+        };
+        if max_tokens == Some(0) {
+            let p = if self.max_completion_tokens.is_some() { "max_completion_tokens" } else { "max_tokens" };
+            return Err(ApiError::invalid(p, format!("`{p}` must be at least 1")));
+        }
+
+        let stop = match self.stop {
+            None => Vec::new(),
+            Some(Stop::One(s)) => vec![s],
+            Some(Stop::Many(v)) => v,
+        };
+        if stop.len() > 4 {
+            return Err(ApiError::invalid("stop", "at most 4 stop sequences"));
+        }
+        if stop.iter().any(String::is_empty) {
+            return Err(ApiError::invalid("stop", "stop sequences must not be empty"));
+        }
+
+        let logprobs = self.logprobs.unwrap_or(false);
+        let top_logprobs = self.top_logprobs.unwrap_or(0);
+        if top_logprobs > 20 {
+            return Err(ApiError::invalid("top_logprobs", "`top_logprobs` must be between 0 and 20"));
+        }
+        if self.top_logprobs.is_some() && !logprobs {
+            return Err(ApiError::invalid("top_logprobs", "`top_logprobs` needs `logprobs: true`"));
+        }
+
+        let mut logit_bias = HashMap::new();
+        for (k, v) in self.logit_bias.unwrap_or_default() {
+            let id: u32 = k.parse().map_err(|_| {
+                ApiError::invalid("logit_bias", format!("logit_bias keys must be token ids, got {k:?}"))
+            })?;
+            if !(v.is_finite() && (-100.0..=100.0).contains(&v)) {
+                return Err(ApiError::invalid("logit_bias", format!("bias for token {id} must be between -100 and 100")));
+            }
+            logit_bias.insert(id, v);
+        }
+
+        let ms = self.medserve.unwrap_or_default();
+        if ms.top_k == Some(0) {
+            return Err(ApiError::invalid("medserve.top_k", "`medserve.top_k` must be at least 1"));
+        }
+        check_range("medserve.min_p", ms.min_p, 0.0, 1.0)?;
+
+        if self.messages.is_empty() {
+            return Err(ApiError::invalid("messages", "`messages` must not be empty"));
+        }
+        let mut messages = Vec::with_capacity(self.messages.len());
+        for (i, m) in self.messages.into_iter().enumerate() {
+            let p = |f: &str| format!("messages[{i}].{f}");
+            if m.name.is_some() {
+                return Err(ApiError::unsupported(&p("name"), "the chat template has no participant names"));
+            }
+            reject_if_present(&p("tool_calls"), &m.tool_calls, "tool calling is not available yet")?;
+            reject_if_present(&p("audio"), &m.audio, "audio is not available")?;
+            reject_if_present(&p("function_call"), &m.function_call, "the functions API is not available")?;
+            if m.role == Role::Tool && m.tool_call_id.is_none() {
+                return Err(ApiError::invalid(p("tool_call_id"), "a `tool` message needs `tool_call_id`"));
+            }
+            if m.role != Role::Tool && m.tool_call_id.is_some() {
+                return Err(ApiError::invalid(p("tool_call_id"), "`tool_call_id` is only for `tool` messages"));
+            }
+            if m.refusal.is_some() && m.role != Role::Assistant {
+                return Err(ApiError::invalid(p("refusal"), "`refusal` is only for `assistant` messages"));
+            }
+            let mut content = flatten_content(i, m.content, m.role)?;
+            if let Some(r) = m.refusal {
+                if content.is_empty() {
+                    content = r;
+                }
+            }
+            messages.push(ChatMessage { role: m.role, content });
+        }
+        if messages.last().map(|m| m.role) == Some(Role::Assistant) {
+            return Err(ApiError::invalid(
+                format!("messages[{}].role", messages.len() - 1),
+                "the last message must not be from the assistant (prefill is not supported)",
+            ));
+        }
+
+        tracing::trace!(user = ?self.user, safety_identifier = ?self.safety_identifier, prompt_cache_key = ?self.prompt_cache_key, "request identifiers");
+
+        let seed = self.seed.map(|s| s as u64).unwrap_or_else(rand::random);
+        Ok(ChatJob {
+            messages,
+            sampling: Sampling {
+                temperature: self.temperature.unwrap_or(1.0),
+                top_p: self.top_p.unwrap_or(1.0),
+                top_k: ms.top_k.map(|k| k as usize),
+                min_p: ms.min_p,
+                seed: Some(seed),
+                stop,
+                max_tokens: max_tokens.map(|m| m as usize),
+                presence_penalty: self.presence_penalty.unwrap_or(0.0),
+                frequency_penalty: self.frequency_penalty.unwrap_or(0.0),
+                logit_bias,
+                logprobs,
+                top_logprobs: top_logprobs as usize,
+            },
+            stream,
+            include_usage,
+            explicit_max_tokens: max_tokens.is_some(),
+        })
+    }
+}
+
+/// `usage` object.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UsageBody {
+    /// Prompt tokens.
+    pub prompt_tokens: usize,
+    /// Completion tokens.
+    pub completion_tokens: usize,
+    /// Sum.
+    pub total_tokens: usize,
+}
+
+impl From<medserve_models::Usage> for UsageBody {
+    fn from(u: medserve_models::Usage) -> Self {
+        Self {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+            total_tokens: u.prompt_tokens + u.completion_tokens,
+        }
+    }
+}
+
+/// `logprobs` object of a choice.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LogprobsBody {
+    /// Per-token entries.
+    pub content: Vec<TokenLogprob>,
+    /// Refusal tokens (always null here).
+    pub refusal: Option<Vec<TokenLogprob>>,
+}
+
+/// What the server did, under `medserve` in responses.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MedserveFacts {
+    /// The sampler seed used (the request's, or a fresh one): resend it to reproduce.
+    pub seed: u64,
+    /// Milliseconds from request arrival to the first token.
+    pub ttft_ms: Option<u64>,
+    /// Milliseconds from request arrival to the end of generation.
+    pub total_ms: u64,
+}

@@ -1,0 +1,217 @@
+//! Test harness: the real model loaded once per test binary, real servers on 127.0.0.1:0,
+//! and an SSE reader that parses streams the way a client would.
+
+#![allow(missing_docs)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use futures::StreamExt;
+use medserve_models::{Engine, MistralEngine, MistralOptions};
+use medserve_server::{AppState, ServerSettings};
+use serde_json::Value;
+
+/// The model file under test: `MEDSERVE_MODEL` or the default fetched by `make models`.
+/// Missing model = failed test, never a skip.
+pub fn model_path() -> PathBuf {
+    let p = std::env::var_os("MEDSERVE_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../models/SmolLM2-135M-Instruct.Q8_0.gguf")
+        });
+    assert!(
+        p.exists(),
+        "model file {} is missing: run `make models` (tests need the real model)",
+        p.display()
+    );
+    p
+}
+
+/// The original Q4_1 file from the registry package.
+pub fn q4_1_path() -> PathBuf {
+    let p = model_path().with_file_name("SmolLM2-135M-Instruct.Q4_1.gguf");
+    assert!(p.exists(), "{} is missing: run `make models`", p.display());
+    p
+}
+
+/// A runtime that outlives every test of the binary: servers and the engine live here.
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime")
+    })
+}
+
+/// Loads a GGUF with the real engine (on the shared runtime).
+pub fn load_engine(path: PathBuf, max_num_seqs: usize) -> Arc<dyn Engine> {
+    runtime().block_on(async move {
+        let e = MistralEngine::load(MistralOptions {
+            model_path: path,
+            model_id: Some("smollm2".into()),
+            max_num_seqs,
+            prefix_cache: true,
+            prefix_cache_n: 16,
+        })
+        .await
+        .expect("model loads");
+        Arc::new(e) as Arc<dyn Engine>
+    })
+}
+
+/// The real default model, loaded once per test binary.
+pub fn engine() -> Arc<dyn Engine> {
+    static E: OnceLock<Arc<dyn Engine>> = OnceLock::new();
+    E.get_or_init(|| load_engine(model_path(), 8)).clone()
+}
+
+/// A running server.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    pub done: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    /// Starts a server on 127.0.0.1:0 around `engine`.
+    pub fn start(engine: Arc<dyn Engine>, settings: ServerSettings, grace: Duration) -> Self {
+        let state = AppState::with_engine(settings, engine);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let st = state.clone();
+        let (addr, done) = runtime().block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let done = tokio::spawn(medserve_server::run(
+                listener,
+                st,
+                async move {
+                    let _ = rx.await;
+                },
+                grace,
+            ));
+            (addr, done)
+        });
+        TestServer {
+            addr,
+            state,
+            shutdown: Some(tx),
+            done: Some(done),
+        }
+    }
+
+    /// The shared real-model server with default settings.
+    pub fn shared() -> &'static TestServer {
+        static S: OnceLock<TestServer> = OnceLock::new();
+        S.get_or_init(|| {
+            TestServer::start(engine(), ServerSettings::default(), Duration::from_secs(30))
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Sends SIGTERM-equivalent: begins the graceful drain.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(300))
+        .build()
+        .unwrap()
+}
+
+/// POSTs JSON and returns (status, body as JSON).
+pub async fn post_json(url: &str, body: &Value) -> (u16, Value) {
+    let r = client().post(url).json(body).send().await.expect("request");
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    let v = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+    (status, v)
+}
+
+/// One parsed SSE event: a JSON payload or the `[DONE]` sentinel.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SseItem {
+    Json(Value),
+    Done,
+}
+
+/// Parses an SSE body incrementally (event-source rules: `data:` lines joined, blank line
+/// ends the event, `:` comments ignored).
+#[derive(Default)]
+pub struct SseParser {
+    buf: String,
+    data: Vec<String>,
+}
+
+impl SseParser {
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<SseItem> {
+        self.buf.push_str(&String::from_utf8_lossy(bytes));
+        let mut out = Vec::new();
+        while let Some(pos) = self.buf.find('\n') {
+            let line = self.buf[..pos].trim_end_matches('\r').to_string();
+            self.buf.drain(..=pos);
+            if line.is_empty() {
+                if !self.data.is_empty() {
+                    let d = self.data.join("\n");
+                    self.data.clear();
+                    out.push(if d == "[DONE]" {
+                        SseItem::Done
+                    } else {
+                        SseItem::Json(serde_json::from_str(&d).unwrap_or_else(|e| panic!("bad event {d}: {e}")))
+                    });
+                }
+            } else if let Some(rest) = line.strip_prefix("data:") {
+                self.data.push(rest.strip_prefix(' ').unwrap_or(rest).to_string());
+            }
+        }
+        out
+    }
+}
+
+/// Streams a request to the end; returns the status, headers and every event.
+pub async fn post_stream(url: &str, body: &Value) -> (u16, reqwest::header::HeaderMap, Vec<SseItem>) {
+    let r = client().post(url).json(body).send().await.expect("request");
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let mut parser = SseParser::default();
+    let mut items = Vec::new();
+    let mut s = r.bytes_stream();
+    while let Some(chunk) = s.next().await {
+        items.extend(parser.push(&chunk.expect("body chunk")));
+    }
+    (status, headers, items)
+}
+
+/// Concatenated `delta.content` of a stream.
+pub fn stream_text(items: &[SseItem]) -> String {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            SseItem::Json(v) => v["choices"][0]["delta"]["content"].as_str().map(str::to_string),
+            SseItem::Done => None,
+        })
+        .collect()
+}
+
+/// CPU seconds this process has used (user + system), from /proc.
+pub fn process_cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
