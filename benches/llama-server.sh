@@ -71,11 +71,18 @@ if [[ ! -f "$SRC/CMakeLists.txt" ]]; then
     rm -rf "$SRC"
     mv "$TMP/llama_cpp_python-$VERSION/vendor/llama.cpp" "$SRC"
     rm -rf "$TMP"
+    # The vendored tree carries a submodule `.git` file pointing into the
+    # (absent) parent repo; drop it. cmake's version probe still prints
+    # "fatal: not a git repository" and a "Git index not found" warning:
+    # harmless, the build number just becomes 0 / commit "unknown".
+    rm -f "$SRC/.git"
 fi
 
 # --- configure + build only llama-server -----------------------------------
 # Offline: no tests/examples, no web-UI download (LLAMA_USE_PREBUILT_UI would
-# fetch it from a hub), no TLS.
+# fetch it from a hub), no TLS, no ccache.
+# GCC 12 prints ~800 harmless "'__Y' may be used uninitialized" warnings from
+# its own AVX-512 intrinsic headers; they are expected.
 BUILD="$ROOT/build"
 log "configuring in $BUILD"
 nice -n "$NICE" "$CMAKE" -S "$SRC" -B "$BUILD" "${GENERATOR[@]}" \
@@ -92,6 +99,7 @@ nice -n "$NICE" "$CMAKE" -S "$SRC" -B "$BUILD" "${GENERATOR[@]}" \
     -DLLAMA_BUILD_UI=OFF \
     -DLLAMA_USE_PREBUILT_UI=OFF \
     -DLLAMA_OPENSSL=OFF \
+    -DGGML_CCACHE=OFF \
     >&2
 
 log "building target llama-server with -j $JOBS (nice $NICE)"

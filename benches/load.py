@@ -68,7 +68,15 @@ PROMPTS = [
     "How can I lower my blood pressure without medication?",
     "What does a high cholesterol result mean?",
     "How long does it take to recover from a sprained ankle?",
+    "Is it safe to take paracetamol during pregnancy?",
+    "What are early warning signs of a stroke?",
 ]
+
+# Used only for the unmeasured warm-up, so that no measured prompt is already
+# sitting whole in a server's prompt cache (the shared system prompt may be,
+# on both servers alike). With --prompts above len(PROMPTS) prompts repeat and
+# a server with prefix caching gets cheaper prefills for the repeats.
+WARMUP_PROMPT = "Say hello to a new patient in one sentence."
 
 
 # --------------------------------------------------------------------------
@@ -585,7 +593,7 @@ async def run_target(b: Bench, srv: Server, extra: dict, tr: TargetResult) -> No
 
     # warm-up (not measured)
     for i in range(a.warmup):
-        r = await stream_chat(srv.port, b.payload(tr.model_id, PROMPTS[i % len(PROMPTS)], extra), b.req_timeout())
+        r = await stream_chat(srv.port, b.payload(tr.model_id, WARMUP_PROMPT, extra), b.req_timeout())
         if not r.ok:
             srv.check_alive()
             log(f"{srv.name}: warm-up request failed: {r.error}")
@@ -828,7 +836,9 @@ async def amain(a: argparse.Namespace) -> int:
             lb = tr.loadavg_before
             print(
                 f"  {tr.name}: port {tr.port}, startup {tr.startup_s or 0:.1f}s, extra={json.dumps(tr.extra)}, "
-                f"loadavg before {lb[0]:.2f}" if lb else f"  {tr.name}: (no measurement)"
+                f"loadavg(1m) before {lb[0]:.2f} after {(tr.loadavg_after or (float('nan'),))[0]:.2f}"
+                if lb
+                else f"  {tr.name}: (no measurement)"
             )
         print()
         print(render_table(results, a.concurrency))

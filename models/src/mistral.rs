@@ -16,7 +16,7 @@ use indexmap::IndexMap;
 use mistralrs_core::{
     AutoDeviceMapParams, Constraint, DefaultSchedulerMethod, DeviceMapSetting, GGUFLoaderBuilder,
     GGUFSpecificConfig, MistralRs, MistralRsBuilder, ModelDType, NormalRequest, Request,
-    RequestMessage, Response, SamplingParams, SchedulerConfig, StopTokens, TokenSource,
+    RequestMessage, Response, SamplingParams, SchedulerConfig, TokenSource,
     TokenizationRequest,
 };
 use tokio::sync::mpsc;
@@ -199,18 +199,27 @@ impl Engine for MistralEngine {
     fn generate(&self, request: GenerateRequest) -> BoxFuture<'_, Result<EventStream>> {
         async move {
             let s = &request.sampling;
+            let prompt_tokens = if s.stop.is_empty() {
+                0
+            } else {
+                self.count_prompt_tokens(&request.messages).await?
+            };
             let sampler = Arc::new(RequestSampler::new(s));
             let records = sampler.records.clone();
             let params = SamplingParams {
-                temperature: None,
+                // mistral.rs reads `None` as 1.0; 0 makes it take the argmax of what our
+                // sampler hands it, i.e. our choice.
+                temperature: Some(0.0),
                 top_k: None,
                 top_p: None,
                 min_p: None,
-                top_n_logprobs: if s.logprobs { s.top_logprobs + 1 } else { 0 },
+                // Always at least 1: every chunk then names its token, which keeps the
+                // completion count exact when we end a generation on a stop sequence.
+                top_n_logprobs: s.top_logprobs + 1,
                 frequency_penalty: (s.frequency_penalty != 0.0).then_some(s.frequency_penalty),
                 presence_penalty: (s.presence_penalty != 0.0).then_some(s.presence_penalty),
                 repetition_penalty: None,
-                stop_toks: (!s.stop.is_empty()).then(|| StopTokens::Seqs(s.stop.clone())),
+                stop_toks: None,
                 max_len: s.max_tokens,
                 logits_bias: None,
                 n_choices: 1,
@@ -231,12 +240,19 @@ impl Engine for MistralEngine {
                 None,
             );
             req.is_streaming = true;
-            req.return_logprobs = s.logprobs;
+            req.return_logprobs = true;
             req.constraint = Constraint::None;
             req.logits_processors = Some(vec![sampler]);
             self.send(Request::Normal(Box::new(req)))?;
             let guard = RunningGuard::new(self.running.clone());
-            Ok(response_stream(rx, records, s.logprobs, s.top_logprobs, guard))
+            let plan = StreamPlan {
+                records,
+                want_logprobs: s.logprobs,
+                top_n: s.top_logprobs,
+                stop: s.stop.clone(),
+                prompt_tokens,
+            };
+            Ok(response_stream(rx, plan, guard))
         }
         .boxed()
     }
@@ -270,76 +286,155 @@ fn finish_reason(s: &str) -> FinishReason {
     }
 }
 
-fn response_stream(
-    mut rx: mpsc::Receiver<Response>,
+/// What the response adapter needs to know about the request.
+struct StreamPlan {
     records: Records,
     want_logprobs: bool,
     top_n: usize,
-    guard: RunningGuard,
-) -> EventStream {
+    /// Stop sequences, matched on text here (mistral.rs 0.8.1 matches single-token stop
+    /// strings as token ids, so "days" never matches " days", and returns text past the
+    /// match for multi-token ones).
+    stop: Vec<String>,
+    /// Prompt tokens, for the usage of a generation we end ourselves on a stop sequence.
+    prompt_tokens: usize,
+}
+
+/// Text held back until it can no longer be the start of a stop sequence.
+struct StopMatcher {
+    stop: Vec<String>,
+    held: String,
+    hold: usize,
+}
+
+impl StopMatcher {
+    fn new(stop: Vec<String>) -> Self {
+        let hold = stop.iter().map(|s| s.len()).max().unwrap_or(1).saturating_sub(1);
+        Self {
+            stop,
+            held: String::new(),
+            hold,
+        }
+    }
+
+    /// Adds text; returns what may be released and whether a stop sequence matched (in
+    /// which case the released text ends right before it).
+    fn push(&mut self, text: &str) -> (String, bool) {
+        self.held.push_str(text);
+        let first = self
+            .stop
+            .iter()
+            .filter_map(|s| self.held.find(s.as_str()))
+            .min();
+        if let Some(at) = first {
+            let out = self.held[..at].to_string();
+            self.held.clear();
+            return (out, true);
+        }
+        let mut cut = self.held.len().saturating_sub(self.hold);
+        while !self.held.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let out = self.held[..cut].to_string();
+        self.held.drain(..cut);
+        (out, false)
+    }
+
+    fn flush(&mut self) -> String {
+        std::mem::take(&mut self.held)
+    }
+}
+
+fn response_stream(mut rx: mpsc::Receiver<Response>, plan: StreamPlan, guard: RunningGuard) -> EventStream {
     let stream = async_stream(move |yield_tx| async move {
         let _guard = guard;
+        let mut matcher = StopMatcher::new(plan.stop.clone());
+        let mut generated = 0usize;
+        let send = |ev: Result<Event>| {
+            let tx = yield_tx.clone();
+            async move { tx.send(ev).await.is_ok() }
+        };
         while let Some(resp) = rx.recv().await {
-            let event = match resp {
-                Response::Chunk(chunk) => {
-                    let Some(choice) = chunk.choices.into_iter().next() else {
-                        continue;
-                    };
-                    let text = choice.delta.content.unwrap_or_default();
-                    let logprobs = if want_logprobs {
-                        take_logprobs(&records, choice.logprobs, top_n)
-                    } else {
-                        Vec::new()
-                    };
-                    if !text.is_empty() || !logprobs.is_empty() {
-                        if yield_tx
-                            .send(Ok(Event::Delta { text, logprobs }))
-                            .await
-                            .is_err()
-                        {
-                            return;
-                        }
-                    }
-                    match (choice.finish_reason, chunk.usage) {
-                        (Some(reason), Some(usage)) => Ok(Event::Done {
-                            finish_reason: finish_reason(&reason),
-                            usage: Usage {
-                                prompt_tokens: usage.prompt_tokens,
-                                completion_tokens: usage.completion_tokens,
-                            },
-                        }),
-                        (Some(reason), None) => Err(Error::Internal(format!(
-                            "finished ({reason}) without usage"
-                        ))),
-                        _ => continue,
-                    }
-                }
+            let chunk = match resp {
+                Response::Chunk(chunk) => chunk,
                 Response::Done(_) => continue,
-                Response::ValidationError(e) => Err(Error::Invalid(e.to_string())),
-                Response::InternalError(e) => Err(Error::Internal(e.to_string())),
-                Response::ModelError(e, _) => Err(Error::Internal(e)),
-                _ => Err(Error::Internal("unexpected response kind".into())),
+                Response::ValidationError(e) => {
+                    send(Err(Error::Invalid(e.to_string()))).await;
+                    return;
+                }
+                Response::InternalError(e) => {
+                    send(Err(Error::Internal(e.to_string()))).await;
+                    return;
+                }
+                Response::ModelError(e, _) => {
+                    send(Err(Error::Internal(e))).await;
+                    return;
+                }
+                _ => {
+                    send(Err(Error::Internal("unexpected response kind".into()))).await;
+                    return;
+                }
             };
-            // A finish or an error ends the stream.
-            let _ = yield_tx.send(event).await;
-            return;
+            let Some(choice) = chunk.choices.into_iter().next() else {
+                continue;
+            };
+            let (logprobs, n) = take_logprobs(&plan.records, choice.logprobs, plan.top_n);
+            generated += n;
+            let logprobs = if plan.want_logprobs { logprobs } else { Vec::new() };
+            let (text, stopped) = matcher.push(&choice.delta.content.unwrap_or_default());
+            let finished = choice.finish_reason.is_some() || stopped;
+            let text = if finished && !stopped {
+                text + &matcher.flush()
+            } else {
+                text
+            };
+            if (!text.is_empty() || !logprobs.is_empty())
+                && !send(Ok(Event::Delta { text, logprobs })).await
+            {
+                return;
+            }
+            if stopped {
+                // Dropping `rx` when we return cancels the sequence inside mistral.rs.
+                send(Ok(Event::Done {
+                    finish_reason: FinishReason::Stop,
+                    usage: Usage {
+                        prompt_tokens: plan.prompt_tokens,
+                        completion_tokens: generated,
+                    },
+                }))
+                .await;
+                return;
+            }
+            if let Some(reason) = choice.finish_reason {
+                let ev = match chunk.usage {
+                    Some(u) => Ok(Event::Done {
+                        finish_reason: finish_reason(&reason),
+                        usage: Usage {
+                            prompt_tokens: u.prompt_tokens,
+                            completion_tokens: u.completion_tokens,
+                        },
+                    }),
+                    None => Err(Error::Internal(format!("finished ({reason}) without usage"))),
+                };
+                send(ev).await;
+                return;
+            }
         }
-        let _ = yield_tx
-            .send(Err(Error::Internal("engine closed the stream early".into())))
-            .await;
+        send(Err(Error::Internal("engine closed the stream early".into()))).await;
     });
     Box::pin(stream)
 }
 
 /// Pairs mistral.rs's per-chunk logprob entry (which gives token texts) with the values
-/// our sampler recorded (which are correct natural-log probabilities).
+/// our sampler recorded (which are correct natural-log probabilities). Returns the entries
+/// and how many sampled tokens this chunk accounts for (a chunk can cover several tokens
+/// when mistral.rs held back an incomplete UTF-8 sequence).
 fn take_logprobs(
     records: &Records,
     entry: Option<mistralrs_core::ResponseLogprob>,
     top_n: usize,
-) -> Vec<TokenLogprob> {
+) -> (Vec<TokenLogprob>, usize) {
     let Some(entry) = entry else {
-        return Vec::new();
+        return (Vec::new(), 1);
     };
     let texts: std::collections::HashMap<u32, String> = entry
         .top_logprobs
@@ -378,7 +473,8 @@ fn take_logprobs(
             break;
         }
     }
-    out
+    let n = out.len().max(1);
+    (out, n)
 }
 
 /// A tiny generator-to-stream bridge: the closure gets a sender; the stream ends when the
@@ -402,5 +498,25 @@ struct AbortOnDrop(tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StopMatcher;
+
+    #[test]
+    fn stop_matcher_holds_back_partial_matches_and_cuts_before_the_stop() {
+        let mut m = StopMatcher::new(vec!["days".into(), "\n\n".into()]);
+        assert_eq!(m.push("Here are the d"), ("Here are th".into(), false));
+        assert_eq!(m.push("a"), ("e".into(), false));
+        assert_eq!(m.push("ys of"), (" ".into(), true));
+        let mut m = StopMatcher::new(vec!["xyz".into()]);
+        assert_eq!(m.push("abc"), ("a".into(), false));
+        assert_eq!(m.flush(), "bc");
+        // Multi-byte text is never split inside a character.
+        let mut m = StopMatcher::new(vec!["abcd".into()]);
+        let (out, _) = m.push("é€");
+        assert!(out.is_empty() || out == "é");
     }
 }

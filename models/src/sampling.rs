@@ -113,12 +113,10 @@ impl CustomLogitsProcessor for RequestSampler {
             }
         }
         out[rec.token as usize] = 0.0;
-        if self.record {
-            self.records
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push_back(rec);
-        }
+        self.records
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(rec);
         Tensor::from_vec(out, v.len(), logits.device())?.to_dtype(logits.dtype())
     }
 }
