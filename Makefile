@@ -12,10 +12,12 @@ PY_VENV := $(HOME)/.cache/medserve/venv
 setup: build models $(PY_VENV)/bin/python
 
 build:
+	scripts/patch-crates.sh
 	cargo build --release --workspace --all-targets
 
 # A binary for any x86-64 CPU (slower: candle's AVX2 kernels are compiled out).
 build-portable:
+	scripts/patch-crates.sh
 	RUSTFLAGS="" cargo build --release -p medserve-server
 
 models: build

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import json
 import math
 import os
@@ -425,6 +426,22 @@ def tail(path: str, n: int = 40) -> str:
         return f"(cannot read {path}: {e})"
 
 
+# Servers currently running, so a signal or an early exit never leaves one
+# behind (each runs in its own session, so it would not get our SIGTERM).
+LIVE_SERVERS: set["Server"] = set()
+
+
+def stop_live_servers() -> None:
+    for srv in list(LIVE_SERVERS):
+        srv.stop()
+
+
+def _on_signal(signum, _frame) -> None:
+    log(f"got signal {signum}, stopping servers")
+    stop_live_servers()
+    os._exit(128 + signum)
+
+
 class Server:
     def __init__(self, name: str, cmd: str, port: int, logdir: str):
         self.name = name
@@ -446,6 +463,7 @@ class Server:
             start_new_session=True,  # own process group, so we can stop the tree
         )
         logf.close()
+        LIVE_SERVERS.add(self)
         self.sampler = MemSampler(self.proc.pid)
         self.sampler.start()
 
@@ -501,6 +519,7 @@ class Server:
         }
 
     def stop(self) -> None:
+        LIVE_SERVERS.discard(self)
         if self.sampler:
             self.sampler.stop()
         if not self.proc or self.proc.poll() is not None:
@@ -871,9 +890,13 @@ async def amain(a: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
+    atexit.register(stop_live_servers)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
     try:
         return asyncio.run(amain(a))
     except KeyboardInterrupt:
+        stop_live_servers()
         return 130
 
 

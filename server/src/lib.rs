@@ -9,6 +9,7 @@ pub mod chat;
 pub mod config;
 pub mod error;
 pub mod openai;
+pub mod tools;
 
 use std::future::{Future, IntoFuture};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -129,6 +130,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/models", get(list_models))
         .route("/v1/models/{id}", get(get_model))
         .route("/v1/chat/completions", post(chat::chat_completions))
+        .route("/v1/tools", get(tools::list_tools))
+        .route("/v1/tools/{name}", post(tools::run_tool))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
