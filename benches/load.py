@@ -476,18 +476,17 @@ class Server:
             raise ServerDied(f"{self.name}: server process exited (rc={rc})")
 
     async def wait_ready(self, timeout: float) -> str:
-        """Wait for /health 200 (503 = still loading) or /v1/models 200.
-        Returns the model id to put in requests."""
+        """Wait until the server can generate: /health 200 (llama-server answers 503 while
+        loading) and /v1/models 200 (medserve's /health is liveness only; its /v1/models
+        answers 503 until the model is loaded). Returns the model id to put in requests."""
         deadline = time.monotonic() + timeout
         last = "no answer yet"
         while time.monotonic() < deadline:
             self.check_alive()
             try:
                 st, _ = await http_get(self.port, "/health", 2.0)
-                if st == 200:
-                    return await self.model_id()
                 last = f"/health -> {st}"
-                if st not in (503,):
+                if st != 503:
                     st2, _ = await http_get(self.port, "/v1/models", 2.0)
                     if st2 == 200:
                         return await self.model_id()

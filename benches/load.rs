@@ -1,2 +1,0 @@
-//! load
-fn main() {}
