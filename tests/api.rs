@@ -31,12 +31,29 @@ fn health_ready_and_models() {
     run(async {
         let r = client().get(s.url("/health")).send().await.unwrap();
         assert_eq!(r.status(), 200);
-        let r: Value = client().get(s.url("/ready")).send().await.unwrap().json().await.unwrap();
+        let r: Value = client()
+            .get(s.url("/ready"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(r["status"], "ready");
-        let r: Value = client().get(s.url("/v1/models")).send().await.unwrap().json().await.unwrap();
+        let r: Value = client()
+            .get(s.url("/v1/models"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(r["object"], "list");
         assert_eq!(r["data"][0]["id"], MODEL);
-        assert_eq!(r["data"][0]["medserve"]["sha256"].as_str().unwrap().len(), 64);
+        assert_eq!(
+            r["data"][0]["medserve"]["sha256"].as_str().unwrap().len(),
+            64
+        );
         let r = client().get(s.url("/v1/models/nope")).send().await.unwrap();
         assert_eq!(r.status(), 404);
     });
@@ -48,7 +65,10 @@ fn non_stream_answer_with_exact_usage_and_logprobs() {
     run(async {
         let (status, v) = post_json(
             &s.url("/v1/chat/completions"),
-            &chat("What is a fever?", json!({"max_tokens": 24, "logprobs": true, "top_logprobs": 3})),
+            &chat(
+                "What is a fever?",
+                json!({"max_tokens": 24, "logprobs": true, "top_logprobs": 3}),
+            ),
         )
         .await;
         assert_eq!(status, 200, "{v}");
@@ -71,19 +91,25 @@ fn non_stream_answer_with_exact_usage_and_logprobs() {
         let lps = choice["logprobs"]["content"].as_array().unwrap();
         assert_eq!(lps.len() as u64, completion, "{lps:?}");
         let joined: String = lps.iter().map(|e| e["token"].as_str().unwrap()).collect();
-        assert!(text.starts_with(joined.trim_end()) || joined.starts_with(text), "{joined:?} vs {text:?}");
+        assert!(
+            text.starts_with(joined.trim_end()) || joined.starts_with(text),
+            "{joined:?} vs {text:?}"
+        );
         for e in lps {
             let lp = e["logprob"].as_f64().unwrap();
             assert!(lp <= 0.0);
             let top = e["top_logprobs"].as_array().unwrap();
             assert_eq!(top.len(), 3);
             // Greedy: the chosen token is the most likely one.
-            assert!((top[0]["logprob"].as_f64().unwrap() - lp).abs() < 1e-4, "{e}");
+            assert!(
+                (top[0]["logprob"].as_f64().unwrap() - lp).abs() < 1e-4,
+                "{e}"
+            );
             assert!(top[0]["logprob"].as_f64() >= top[1]["logprob"].as_f64());
         }
         // The prompt count matches the engine's own tokenisation of the template.
         assert!(usage["prompt_tokens"].as_u64().unwrap() > 5);
-        assert!(v["medserve"]["seed"].is_u64());
+        assert!(v["medserve"]["seed"].is_i64());
     });
 }
 
@@ -91,7 +117,10 @@ fn non_stream_answer_with_exact_usage_and_logprobs() {
 fn stream_matches_non_stream_and_has_the_openai_shape() {
     let s = TestServer::shared();
     run(async {
-        let body = chat("Name three symptoms of dehydration.", json!({"max_tokens": 40}));
+        let body = chat(
+            "Name three symptoms of dehydration.",
+            json!({"max_tokens": 40}),
+        );
         let (_, full) = post_json(&s.url("/v1/chat/completions"), &body).await;
         let mut sbody = body.clone();
         sbody["stream"] = json!(true);
@@ -100,19 +129,32 @@ fn stream_matches_non_stream_and_has_the_openai_shape() {
         assert_eq!(headers["content-type"], "text/event-stream");
         assert_eq!(headers["x-accel-buffering"], "no");
         assert_eq!(items.last(), Some(&SseItem::Done));
-        let SseItem::Json(first) = &items[0] else { panic!() };
+        let SseItem::Json(first) = &items[0] else {
+            panic!()
+        };
         assert_eq!(first["object"], "chat.completion.chunk");
         assert_eq!(first["choices"][0]["delta"]["role"], "assistant");
         assert_eq!(first["choices"][0]["delta"]["content"], "");
-        let SseItem::Json(last) = &items[items.len() - 2] else { panic!() };
-        assert_eq!(last["choices"][0]["finish_reason"], full["choices"][0]["finish_reason"]);
-        assert!(last["medserve"]["seed"].is_u64());
+        let SseItem::Json(last) = &items[items.len() - 2] else {
+            panic!()
+        };
+        assert_eq!(
+            last["choices"][0]["finish_reason"],
+            full["choices"][0]["finish_reason"]
+        );
+        assert!(last["medserve"]["seed"].is_i64());
         assert!(last.get("usage").is_none(), "no usage unless asked");
         // Greedy decoding: the stream says exactly what the JSON answer said.
-        assert_eq!(stream_text(&items), full["choices"][0]["message"]["content"].as_str().unwrap());
+        assert_eq!(
+            stream_text(&items),
+            full["choices"][0]["message"]["content"].as_str().unwrap()
+        );
         let ids: std::collections::HashSet<_> = items
             .iter()
-            .filter_map(|i| match i { SseItem::Json(v) => Some(v["id"].clone()), _ => None })
+            .filter_map(|i| match i {
+                SseItem::Json(v) => Some(v["id"].clone()),
+                _ => None,
+            })
             .collect();
         assert_eq!(ids.len(), 1, "one id per stream");
     });
@@ -122,20 +164,36 @@ fn stream_matches_non_stream_and_has_the_openai_shape() {
 fn include_usage_sends_a_final_usage_chunk() {
     let s = TestServer::shared();
     run(async {
-        let body = chat("Say hello.", json!({"max_tokens": 8, "stream": true, "stream_options": {"include_usage": true}}));
+        let body = chat(
+            "Say hello.",
+            json!({"max_tokens": 8, "stream": true, "stream_options": {"include_usage": true}}),
+        );
         let (_, _, items) = post_stream(&s.url("/v1/chat/completions"), &body).await;
-        let json: Vec<&Value> = items.iter().filter_map(|i| match i { SseItem::Json(v) => Some(v), _ => None }).collect();
+        let json: Vec<&Value> = items
+            .iter()
+            .filter_map(|i| match i {
+                SseItem::Json(v) => Some(v),
+                _ => None,
+            })
+            .collect();
         let usage_chunk = json.last().unwrap();
         assert_eq!(usage_chunk["choices"], json!([]));
         let u = &usage_chunk["usage"];
         let completion = u["completion_tokens"].as_u64().unwrap();
         assert!(completion >= 1 && completion <= 8);
-        assert_eq!(u["total_tokens"].as_u64().unwrap(), u["prompt_tokens"].as_u64().unwrap() + completion);
+        assert_eq!(
+            u["total_tokens"].as_u64().unwrap(),
+            u["prompt_tokens"].as_u64().unwrap() + completion
+        );
         for c in &json[..json.len() - 1] {
             assert!(c["usage"].is_null(), "other chunks carry usage: null");
         }
         // Streamed and non-streamed usage agree.
-        let (_, full) = post_json(&s.url("/v1/chat/completions"), &chat("Say hello.", json!({"max_tokens": 8}))).await;
+        let (_, full) = post_json(
+            &s.url("/v1/chat/completions"),
+            &chat("Say hello.", json!({"max_tokens": 8})),
+        )
+        .await;
         assert_eq!(full["usage"], *u);
     });
 }
@@ -147,7 +205,10 @@ fn max_tokens_ends_with_length() {
         for field in ["max_tokens", "max_completion_tokens"] {
             let (status, v) = post_json(
                 &s.url("/v1/chat/completions"),
-                &chat("Write a long essay about the history of medicine.", json!({field: 5})),
+                &chat(
+                    "Write a long essay about the history of medicine.",
+                    json!({field: 5}),
+                ),
             )
             .await;
             assert_eq!(status, 200, "{v}");
@@ -162,32 +223,59 @@ fn stop_sequences_cut_the_answer() {
     let s = TestServer::shared();
     run(async {
         let prompt = "List the days of the week, one per line.";
-        let (_, v) = post_json(&s.url("/v1/chat/completions"), &chat(prompt, json!({"max_tokens": 60}))).await;
-        let full = v["choices"][0]["message"]["content"].as_str().unwrap().to_string();
+        let (_, v) = post_json(
+            &s.url("/v1/chat/completions"),
+            &chat(prompt, json!({"max_tokens": 60})),
+        )
+        .await;
+        let full = v["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .to_string();
         // Pick a word that starts after the first few characters.
         let (pos, word) = full
             .match_indices(|c: char| c.is_alphabetic())
             .map(|(i, _)| i)
             .filter(|&i| i >= 8)
-            .map(|i| (i, full[i..].split(|c: char| !c.is_alphanumeric()).next().unwrap()))
+            .map(|i| {
+                (
+                    i,
+                    full[i..]
+                        .split(|c: char| !c.is_alphanumeric())
+                        .next()
+                        .unwrap(),
+                )
+            })
             .find(|(_, w)| w.len() >= 4)
             .expect("a word to stop on");
         let first = full.find(word).unwrap();
         assert!(first <= pos);
         for stream in [false, true] {
-            let body = chat(prompt, json!({"max_tokens": 60, "stop": [word, "zzzz-never"], "stream": stream}));
+            let body = chat(
+                prompt,
+                json!({"max_tokens": 60, "stop": [word, "zzzz-never"], "stream": stream}),
+            );
             let text = if stream {
                 let (_, _, items) = post_stream(&s.url("/v1/chat/completions"), &body).await;
-                let SseItem::Json(last) = &items[items.len() - 2] else { panic!() };
+                let SseItem::Json(last) = &items[items.len() - 2] else {
+                    panic!()
+                };
                 assert_eq!(last["choices"][0]["finish_reason"], "stop");
                 stream_text(&items)
             } else {
                 let (_, v) = post_json(&s.url("/v1/chat/completions"), &body).await;
                 assert_eq!(v["choices"][0]["finish_reason"], "stop");
-                v["choices"][0]["message"]["content"].as_str().unwrap().to_string()
+                v["choices"][0]["message"]["content"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
             };
             assert!(!text.contains(word), "stop text {word:?} leaked: {text:?}");
-            assert_eq!(text, &full[..first], "answer cut right before the stop sequence");
+            assert_eq!(
+                text,
+                &full[..first],
+                "answer cut right before the stop sequence"
+            );
         }
     });
 }
@@ -206,21 +294,36 @@ fn seed_makes_sampling_reproducible() {
                 let (status, v) = post_json(&url, &body).await;
                 assert_eq!(status, 200, "{v}");
                 assert_eq!(v["medserve"]["seed"], seed);
-                v["choices"][0]["message"]["content"].as_str().unwrap().to_string()
+                v["choices"][0]["message"]["content"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
             }
         };
         let a = sample(1234).await;
         assert_eq!(a, sample(1234).await, "same seed, same text");
         let others = [sample(1).await, sample(2).await, sample(3).await];
-        assert!(others.iter().any(|o| *o != a), "different seeds should differ somewhere");
+        assert!(
+            others.iter().any(|o| *o != a),
+            "different seeds should differ somewhere"
+        );
         // Without a seed, the response reports the one it drew, and it reproduces.
         let (_, v) = post_json(
             &s.url("/v1/chat/completions"),
-            &chat("Tell me something about sleep.", json!({"temperature": 1.2, "max_tokens": 24})),
+            &chat(
+                "Tell me something about sleep.",
+                json!({"temperature": 1.2, "max_tokens": 24}),
+            ),
         )
         .await;
-        let drawn = v["medserve"]["seed"].as_u64().unwrap() as i64;
-        assert_eq!(v["choices"][0]["message"]["content"], json!(sample(drawn).await));
+        let drawn = v["medserve"]["seed"]
+            .as_i64()
+            .expect("a drawn seed fits in i64");
+        assert!(drawn >= 0);
+        assert_eq!(
+            v["choices"][0]["message"]["content"],
+            json!(sample(drawn).await)
+        );
     });
 }
 
@@ -250,13 +353,22 @@ fn content_parts_and_all_roles_are_accepted() {
     });
 }
 
-async fn expect_error(url: &str, body: Value, status: u16, param: Option<&str>, code: Option<&str>) -> Value {
+async fn expect_error(
+    url: &str,
+    body: Value,
+    status: u16,
+    param: Option<&str>,
+    code: Option<&str>,
+) -> Value {
     let (st, v) = post_json(url, &body).await;
     assert_eq!(st, status, "{body} -> {v}");
     let e = &v["error"];
     assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
     assert!(e["type"].is_string(), "{v}");
-    assert!(e.get("param").is_some() && e.get("code").is_some(), "all four keys: {v}");
+    assert!(
+        e.get("param").is_some() && e.get("code").is_some(),
+        "all four keys: {v}"
+    );
     if let Some(p) = param {
         assert_eq!(e["param"], p, "{v}");
     }
@@ -272,7 +384,13 @@ fn every_4xx_path_has_the_openai_error_shape() {
     let url = s.url("/v1/chat/completions");
     run(async {
         // Malformed JSON.
-        let r = client().post(&url).header("content-type", "application/json").body("{\"model\": ").send().await.unwrap();
+        let r = client()
+            .post(&url)
+            .header("content-type", "application/json")
+            .body("{\"model\": ")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 400);
         let v: Value = r.json().await.unwrap();
         assert_eq!(v["error"]["code"], "invalid_json");
@@ -280,30 +398,124 @@ fn every_4xx_path_has_the_openai_error_shape() {
         let r = client().post(&url).body("hello").send().await.unwrap();
         assert_eq!(r.status(), 400);
         // Unknown fields, top level and nested.
-        expect_error(&url, chat("hi", json!({"temperture": 1})), 400, Some("temperture"), None).await;
-        expect_error(&url, chat("hi", json!({"medserve": {"topk": 3}})), 400, Some("medserve.topk"), None).await;
+        expect_error(
+            &url,
+            chat("hi", json!({"temperture": 1})),
+            400,
+            Some("temperture"),
+            None,
+        )
+        .await;
+        expect_error(
+            &url,
+            chat("hi", json!({"medserve": {"topk": 3}})),
+            400,
+            Some("medserve.topk"),
+            None,
+        )
+        .await;
         let mut b = chat("hi", json!({}));
         b["messages"][0]["mood"] = json!("happy");
         expect_error(&url, b, 400, Some("messages[0].mood"), None).await;
         // Wrong types and ranges name the field.
-        expect_error(&url, chat("hi", json!({"temperature": "hot"})), 400, Some("temperature"), None).await;
-        expect_error(&url, chat("hi", json!({"temperature": 3})), 400, Some("temperature"), None).await;
-        expect_error(&url, chat("hi", json!({"top_p": 1.5})), 400, Some("top_p"), None).await;
-        expect_error(&url, chat("hi", json!({"max_tokens": 0})), 400, Some("max_tokens"), None).await;
-        expect_error(&url, chat("hi", json!({"top_logprobs": 3})), 400, Some("top_logprobs"), None).await;
-        expect_error(&url, chat("hi", json!({"stop": ["a", "b", "c", "d", "e"]})), 400, Some("stop"), None).await;
-        expect_error(&url, chat("hi", json!({"logit_bias": {"x": 1}})), 400, Some("logit_bias"), None).await;
-        expect_error(&url, chat("hi", json!({"stream_options": {"include_usage": true}})), 400, Some("stream_options"), None).await;
-        expect_error(&url, chat("hi", json!({"medserve": {"top_k": 0}})), 400, Some("medserve.top_k"), None).await;
+        expect_error(
+            &url,
+            chat("hi", json!({"temperature": "hot"})),
+            400,
+            Some("temperature"),
+            None,
+        )
+        .await;
+        expect_error(
+            &url,
+            chat("hi", json!({"temperature": 3})),
+            400,
+            Some("temperature"),
+            None,
+        )
+        .await;
+        expect_error(
+            &url,
+            chat("hi", json!({"top_p": 1.5})),
+            400,
+            Some("top_p"),
+            None,
+        )
+        .await;
+        expect_error(
+            &url,
+            chat("hi", json!({"max_tokens": 0})),
+            400,
+            Some("max_tokens"),
+            None,
+        )
+        .await;
+        expect_error(
+            &url,
+            chat("hi", json!({"top_logprobs": 3})),
+            400,
+            Some("top_logprobs"),
+            None,
+        )
+        .await;
+        expect_error(
+            &url,
+            chat("hi", json!({"stop": ["a", "b", "c", "d", "e"]})),
+            400,
+            Some("stop"),
+            None,
+        )
+        .await;
+        expect_error(
+            &url,
+            chat("hi", json!({"logit_bias": {"x": 1}})),
+            400,
+            Some("logit_bias"),
+            None,
+        )
+        .await;
+        expect_error(
+            &url,
+            chat("hi", json!({"stream_options": {"include_usage": true}})),
+            400,
+            Some("stream_options"),
+            None,
+        )
+        .await;
+        expect_error(
+            &url,
+            chat("hi", json!({"medserve": {"top_k": 0}})),
+            400,
+            Some("medserve.top_k"),
+            None,
+        )
+        .await;
         let mut b = chat("hi", json!({}));
         b["messages"][0]["role"] = json!("wizard");
         expect_error(&url, b, 400, Some("messages[0].role"), None).await;
-        expect_error(&url, json!({"model": MODEL, "messages": []}), 400, Some("messages"), None).await;
-        expect_error(&url, json!({"messages": [{"role": "user", "content": "hi"}]}), 400, None, None).await;
+        expect_error(
+            &url,
+            json!({"model": MODEL, "messages": []}),
+            400,
+            Some("messages"),
+            None,
+        )
+        .await;
+        expect_error(
+            &url,
+            json!({"messages": [{"role": "user", "content": "hi"}]}),
+            400,
+            None,
+            None,
+        )
+        .await;
         // Rejected (unsupported) OpenAI fields name themselves.
         for (field, value) in [
             ("n", json!(2)),
-            ("tools", json!([{"type": "function", "function": {"name": "f"}}])),
+            (
+                "tools",
+                json!([{"type": "function", "function": {"name": "f"}}]),
+            ),
             ("audio", json!({"voice": "alloy", "format": "mp3"})),
             ("store", json!(true)),
             ("response_format", json!({"type": "json_object"})),
@@ -311,19 +523,48 @@ fn every_4xx_path_has_the_openai_error_shape() {
             ("service_tier", json!("flex")),
             ("modalities", json!(["text", "audio"])),
         ] {
-            expect_error(&url, chat("hi", json!({field: value})), 400, Some(field), Some("unsupported_parameter")).await;
+            expect_error(
+                &url,
+                chat("hi", json!({field: value})),
+                400,
+                Some(field),
+                Some("unsupported_parameter"),
+            )
+            .await;
         }
         let mut b = chat("hi", json!({}));
-        b["messages"][0]["content"] = json!([{"type": "image_url", "image_url": {"url": "http://x"}}]);
-        expect_error(&url, b, 400, Some("messages[0].content[0].type"), Some("unsupported_parameter")).await;
+        b["messages"][0]["content"] =
+            json!([{"type": "image_url", "image_url": {"url": "http://x"}}]);
+        expect_error(
+            &url,
+            b,
+            400,
+            Some("messages[0].content[0].type"),
+            Some("unsupported_parameter"),
+        )
+        .await;
         // Unknown model.
         let mut b = chat("hi", json!({}));
         b["model"] = json!("gpt-9");
         expect_error(&url, b, 404, Some("model"), Some("model_not_found")).await;
         // Context overflow, by prompt and by requested completion.
         let long = "fever ".repeat(20_000);
-        expect_error(&url, chat(&long, json!({})), 400, Some("messages"), Some("context_length_exceeded")).await;
-        expect_error(&url, chat("hi", json!({"max_tokens": 10_000_000})), 400, Some("messages"), Some("context_length_exceeded")).await;
+        expect_error(
+            &url,
+            chat(&long, json!({})),
+            400,
+            Some("messages"),
+            Some("context_length_exceeded"),
+        )
+        .await;
+        expect_error(
+            &url,
+            chat("hi", json!({"max_tokens": 10_000_000})),
+            400,
+            Some("messages"),
+            Some("context_length_exceeded"),
+        )
+        .await;
         // Unknown route.
         let r = client().get(s.url("/v1/nope")).send().await.unwrap();
         assert_eq!(r.status(), 404);
@@ -353,7 +594,9 @@ fn eight_concurrent_streams_all_complete() {
             let (status, _, items) = t.await.unwrap();
             assert_eq!(status, 200);
             assert_eq!(items.last(), Some(&SseItem::Done));
-            let SseItem::Json(u) = &items[items.len() - 2] else { panic!() };
+            let SseItem::Json(u) = &items[items.len() - 2] else {
+                panic!()
+            };
             assert!(u["usage"]["completion_tokens"].as_u64().unwrap() >= 1);
             assert!(!stream_text(&items).is_empty());
         }
@@ -366,12 +609,18 @@ fn overload_gets_429_and_a_disconnect_frees_the_slot() {
     // One admission slot on the shared real engine.
     let s = TestServer::start(
         engine(),
-        ServerSettings { max_inflight: 1, keep_alive: Duration::from_secs(15) },
+        ServerSettings {
+            max_inflight: 1,
+            keep_alive: Duration::from_secs(15),
+        },
         Duration::from_secs(5),
     );
     let url = s.url("/v1/chat/completions");
     run(async {
-        let body = chat("Write a very long story about a hospital.", json!({"max_tokens": 2000, "stream": true, "medserve": {}}));
+        let body = chat(
+            "Write a very long story about a hospital.",
+            json!({"max_tokens": 2000, "stream": true, "medserve": {}}),
+        );
         let mut resp = client().post(&url).json(&body).send().await.unwrap();
         assert_eq!(resp.status(), 200);
         // Read a few events so generation is under way.
@@ -383,7 +632,12 @@ fn overload_gets_429_and_a_disconnect_frees_the_slot() {
         }
         assert_eq!(engine().running(), 1);
         // The slot is taken: a second request is refused with 429 and Retry-After.
-        let r = client().post(&url).json(&chat("hi", json!({"max_tokens": 2}))).send().await.unwrap();
+        let r = client()
+            .post(&url)
+            .json(&chat("hi", json!({"max_tokens": 2})))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 429);
         assert!(r.headers().contains_key("retry-after"));
         let v: Value = r.json().await.unwrap();
@@ -393,7 +647,10 @@ fn overload_gets_429_and_a_disconnect_frees_the_slot() {
         drop(resp);
         let t = Instant::now();
         while engine().running() > 0 {
-            assert!(t.elapsed() < Duration::from_secs(10), "generation still running after disconnect");
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "generation still running after disconnect"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         // The engine is idle: this process burns (almost) no CPU any more.
@@ -401,7 +658,10 @@ fn overload_gets_429_and_a_disconnect_frees_the_slot() {
         let c0 = process_cpu_secs();
         tokio::time::sleep(Duration::from_secs(1)).await;
         let used = process_cpu_secs() - c0;
-        assert!(used < 0.3, "engine still busy after disconnect: {used:.2} CPU-s in 1 s");
+        assert!(
+            used < 0.3,
+            "engine still busy after disconnect: {used:.2} CPU-s in 1 s"
+        );
         // And the slot is free again.
         let (status, v) = post_json(&url, &chat("hi", json!({"max_tokens": 2}))).await;
         assert_eq!(status, 200, "{v}");
@@ -412,7 +672,10 @@ fn overload_gets_429_and_a_disconnect_frees_the_slot() {
 fn graceful_shutdown_drains_in_flight_streams() {
     let mut s = TestServer::start(engine(), ServerSettings::default(), Duration::from_secs(60));
     let url = s.url("/v1/chat/completions");
-    let body = chat("Explain what a nurse does.", json!({"max_tokens": 48, "stream": true}));
+    let body = chat(
+        "Explain what a nurse does.",
+        json!({"max_tokens": 48, "stream": true}),
+    );
     let mut resp = run(async { client().post(&url).json(&body).send().await.unwrap() });
     assert_eq!(resp.status(), 200);
     let first = run(async { resp.chunk().await.unwrap().unwrap() });
@@ -421,8 +684,15 @@ fn graceful_shutdown_drains_in_flight_streams() {
     run(async {
         // Give the server a moment to stop accepting.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let refused = client().post(&url).json(&chat("hi", json!({"max_tokens": 2}))).send().await;
-        assert!(refused.is_err(), "new connections are refused while draining");
+        let refused = client()
+            .post(&url)
+            .json(&chat("hi", json!({"max_tokens": 2})))
+            .send()
+            .await;
+        assert!(
+            refused.is_err(),
+            "new connections are refused while draining"
+        );
         // The in-flight stream still finishes properly.
         let mut parser = SseParser::default();
         let mut items = parser.push(&first);
@@ -431,10 +701,16 @@ fn graceful_shutdown_drains_in_flight_streams() {
             items.extend(parser.push(&c.unwrap()));
         }
         assert_eq!(items.last(), Some(&SseItem::Done));
-        let SseItem::Json(last) = &items[items.len() - 2] else { panic!() };
+        let SseItem::Json(last) = &items[items.len() - 2] else {
+            panic!()
+        };
         assert!(last["choices"][0]["finish_reason"].is_string(), "{last}");
         // And the server stops once drained, well before the deadline.
         let done = s.done.take().unwrap();
-        tokio::time::timeout(Duration::from_secs(10), done).await.expect("server stopped").unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(10), done)
+            .await
+            .expect("server stopped")
+            .unwrap()
+            .unwrap();
     });
 }

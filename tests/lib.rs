@@ -171,11 +171,15 @@ impl SseParser {
                     out.push(if d == "[DONE]" {
                         SseItem::Done
                     } else {
-                        SseItem::Json(serde_json::from_str(&d).unwrap_or_else(|e| panic!("bad event {d}: {e}")))
+                        SseItem::Json(
+                            serde_json::from_str(&d)
+                                .unwrap_or_else(|e| panic!("bad event {d}: {e}")),
+                        )
                     });
                 }
             } else if let Some(rest) = line.strip_prefix("data:") {
-                self.data.push(rest.strip_prefix(' ').unwrap_or(rest).to_string());
+                self.data
+                    .push(rest.strip_prefix(' ').unwrap_or(rest).to_string());
             }
         }
         out
@@ -183,7 +187,10 @@ impl SseParser {
 }
 
 /// Streams a request to the end; returns the status, headers and every event.
-pub async fn post_stream(url: &str, body: &Value) -> (u16, reqwest::header::HeaderMap, Vec<SseItem>) {
+pub async fn post_stream(
+    url: &str,
+    body: &Value,
+) -> (u16, reqwest::header::HeaderMap, Vec<SseItem>) {
     let r = client().post(url).json(body).send().await.expect("request");
     let status = r.status().as_u16();
     let headers = r.headers().clone();
@@ -201,7 +208,9 @@ pub fn stream_text(items: &[SseItem]) -> String {
     items
         .iter()
         .filter_map(|i| match i {
-            SseItem::Json(v) => v["choices"][0]["delta"]["content"].as_str().map(str::to_string),
+            SseItem::Json(v) => v["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_string),
             SseItem::Done => None,
         })
         .collect()

@@ -34,7 +34,11 @@ fn next_token_logprobs(engine: &dyn Engine, prompt: &str) -> Vec<(String, f32)> 
         while let Some(ev) = s.next().await {
             if let Event::Delta { logprobs, .. } = ev.unwrap() {
                 if let Some(first) = logprobs.first() {
-                    top = first.top_logprobs.iter().map(|t| (t.token.clone(), t.logprob)).collect();
+                    top = first
+                        .top_logprobs
+                        .iter()
+                        .map(|t| (t.token.clone(), t.logprob))
+                        .collect();
                 }
             }
         }
@@ -50,7 +54,11 @@ fn requantized_q8_0_stays_close_to_q4_1() {
     let converted = gguf::requantize(&src, &out, gguf::parse_dtype("q8_0").unwrap()).unwrap();
     assert!(converted > 0);
     let summary = gguf::summary(&out).unwrap();
-    assert!(!summary.tensor_types.contains_key("Q4_1"), "{:?}", summary.tensor_types);
+    assert!(
+        !summary.tensor_types.contains_key("Q4_1"),
+        "{:?}",
+        summary.tensor_types
+    );
     assert!(summary.tensor_types.contains_key("Q8_0"));
     let original = gguf::summary(&src).unwrap();
     assert_eq!(summary.tensors, original.tensors);
@@ -71,7 +79,10 @@ fn requantized_q8_0_stays_close_to_q4_1() {
             }
         }
         eprintln!("  shared top-10: {shared}, max |dlogprob| = {worst:.3}");
-        assert!(shared >= 7, "only {shared} of the top-10 tokens shared for {prompt:?}");
+        assert!(
+            shared >= 7,
+            "only {shared} of the top-10 tokens shared for {prompt:?}"
+        );
         assert!(worst <= 0.4, "logprob drift {worst} for {prompt:?}");
     }
     std::fs::remove_file(&out).ok();

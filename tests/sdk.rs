@@ -13,6 +13,9 @@ fn openai_python_sdk_stream_non_stream_and_errors() {
         .unwrap_or_else(|e| panic!("cannot run {python}: {e} (run `make setup`)"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "SDK checks failed:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "SDK checks failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("sdk checks passed"));
 }

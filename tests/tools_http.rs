@@ -21,10 +21,31 @@ fn server() -> TestServer {
 fn catalogue_lists_openai_tool_definitions() {
     let s = server();
     runtime().block_on(async {
-        let v: Value = client().get(s.url("/v1/tools")).send().await.unwrap().json().await.unwrap();
-        let names: Vec<&str> = v["data"].as_array().unwrap().iter().map(|t| t["function"]["name"].as_str().unwrap()).collect();
-        for expected in ["news2", "qsofa", "egfr_ckd_epi_2021", "phq9", "drug_interactions"] {
-            assert!(names.contains(&expected), "{expected} missing from {names:?}");
+        let v: Value = client()
+            .get(s.url("/v1/tools"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let names: Vec<&str> = v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["function"]["name"].as_str().unwrap())
+            .collect();
+        for expected in [
+            "news2",
+            "qsofa",
+            "egfr_ckd_epi_2021",
+            "phq9",
+            "drug_interactions",
+        ] {
+            assert!(
+                names.contains(&expected),
+                "{expected} missing from {names:?}"
+            );
         }
         for t in v["data"].as_array().unwrap() {
             assert_eq!(t["type"], "function");
@@ -49,9 +70,19 @@ fn running_a_tool_directly() {
         // Unknown tool: 404; bad arguments: 400 naming the field.
         let (status, v) = post_json(&s.url("/v1/tools/astrology"), &json!({})).await;
         assert_eq!(status, 404, "{v}");
-        let (status, v) = post_json(&s.url("/v1/tools/qsofa"), &json!({"respiratory_rate": "fast"})).await;
+        let (status, v) = post_json(
+            &s.url("/v1/tools/qsofa"),
+            &json!({"respiratory_rate": "fast"}),
+        )
+        .await;
         assert_eq!(status, 400, "{v}");
-        assert!(v["error"]["message"].as_str().unwrap().contains("respiratory_rate"), "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("respiratory_rate"),
+            "{v}"
+        );
         let (status, v) = post_json(&s.url("/v1/tools/qsofa"), &json!([1, 2])).await;
         assert_eq!(status, 400, "{v}");
     });

@@ -62,7 +62,10 @@ impl Engine for FakeEngine {
         &self.info
     }
 
-    fn count_prompt_tokens<'a>(&'a self, messages: &'a [ChatMessage]) -> BoxFuture<'a, Result<usize>> {
+    fn count_prompt_tokens<'a>(
+        &'a self,
+        messages: &'a [ChatMessage],
+    ) -> BoxFuture<'a, Result<usize>> {
         async move { Ok(count(messages)) }.boxed()
     }
 
@@ -105,14 +108,20 @@ impl Engine for FakeEngine {
                             return Some((Err(e), (i, text, true, dec)));
                         }
                         if i >= max {
-                            return Some((Ok(finish(FinishReason::Length, i)), (i, text, true, dec)));
+                            return Some((
+                                Ok(finish(FinishReason::Length, i)),
+                                (i, text, true, dec),
+                            ));
                         }
                         let Some(piece) = pieces.get(i) else {
                             return Some((Ok(finish(FinishReason::Stop, i)), (i, text, true, dec)));
                         };
                         text.push_str(piece);
                         if stop.iter().any(|s| text.contains(s.as_str())) {
-                            return Some((Ok(finish(FinishReason::Stop, i + 1)), (i, text, true, dec)));
+                            return Some((
+                                Ok(finish(FinishReason::Stop, i + 1)),
+                                (i, text, true, dec),
+                            ));
                         }
                         let ev = Event::Delta {
                             text: piece.clone(),

@@ -77,7 +77,9 @@ pub fn summary(path: &Path) -> Result<Summary> {
     let content = gguf_file::Content::read(&mut f).map_err(candle)?;
     let mut tensor_types = BTreeMap::new();
     for info in content.tensor_infos.values() {
-        *tensor_types.entry(format!("{:?}", info.ggml_dtype)).or_insert(0) += 1;
+        *tensor_types
+            .entry(format!("{:?}", info.ggml_dtype))
+            .or_insert(0) += 1;
     }
     let architecture = content
         .metadata

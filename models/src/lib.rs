@@ -265,7 +265,10 @@ pub trait Engine: Send + Sync {
 
     /// Exact number of prompt tokens the messages render to (chat template applied,
     /// generation prompt added).
-    fn count_prompt_tokens<'a>(&'a self, messages: &'a [ChatMessage]) -> BoxFuture<'a, Result<usize>>;
+    fn count_prompt_tokens<'a>(
+        &'a self,
+        messages: &'a [ChatMessage],
+    ) -> BoxFuture<'a, Result<usize>>;
 
     /// Starts a generation. Errors before the first token come back here; later ones
     /// arrive in the stream.

@@ -16,8 +16,7 @@ use indexmap::IndexMap;
 use mistralrs_core::{
     AutoDeviceMapParams, Constraint, DefaultSchedulerMethod, DeviceMapSetting, GGUFLoaderBuilder,
     GGUFSpecificConfig, MistralRs, MistralRsBuilder, ModelDType, NormalRequest, Request,
-    RequestMessage, Response, SamplingParams, SchedulerConfig, TokenSource,
-    TokenizationRequest,
+    RequestMessage, Response, SamplingParams, SchedulerConfig, TokenSource, TokenizationRequest,
 };
 use tokio::sync::mpsc;
 
@@ -308,7 +307,12 @@ struct StopMatcher {
 
 impl StopMatcher {
     fn new(stop: Vec<String>) -> Self {
-        let hold = stop.iter().map(|s| s.len()).max().unwrap_or(1).saturating_sub(1);
+        let hold = stop
+            .iter()
+            .map(|s| s.len())
+            .max()
+            .unwrap_or(1)
+            .saturating_sub(1);
         Self {
             stop,
             held: String::new(),
@@ -344,7 +348,11 @@ impl StopMatcher {
     }
 }
 
-fn response_stream(mut rx: mpsc::Receiver<Response>, plan: StreamPlan, guard: RunningGuard) -> EventStream {
+fn response_stream(
+    mut rx: mpsc::Receiver<Response>,
+    plan: StreamPlan,
+    guard: RunningGuard,
+) -> EventStream {
     let stream = async_stream(move |yield_tx| async move {
         let _guard = guard;
         let mut matcher = StopMatcher::new(plan.stop.clone());
@@ -379,7 +387,11 @@ fn response_stream(mut rx: mpsc::Receiver<Response>, plan: StreamPlan, guard: Ru
             };
             let (logprobs, n) = take_logprobs(&plan.records, choice.logprobs, plan.top_n);
             generated += n;
-            let logprobs = if plan.want_logprobs { logprobs } else { Vec::new() };
+            let logprobs = if plan.want_logprobs {
+                logprobs
+            } else {
+                Vec::new()
+            };
             let (text, stopped) = matcher.push(&choice.delta.content.unwrap_or_default());
             let finished = choice.finish_reason.is_some() || stopped;
             let text = if finished && !stopped {
@@ -413,13 +425,18 @@ fn response_stream(mut rx: mpsc::Receiver<Response>, plan: StreamPlan, guard: Ru
                             completion_tokens: u.completion_tokens,
                         },
                     }),
-                    None => Err(Error::Internal(format!("finished ({reason}) without usage"))),
+                    None => Err(Error::Internal(format!(
+                        "finished ({reason}) without usage"
+                    ))),
                 };
                 send(ev).await;
                 return;
             }
         }
-        send(Err(Error::Internal("engine closed the stream early".into()))).await;
+        send(Err(Error::Internal(
+            "engine closed the stream early".into(),
+        )))
+        .await;
     });
     Box::pin(stream)
 }

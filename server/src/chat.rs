@@ -14,7 +14,9 @@ use serde_json::{json, Value};
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::error::ApiError;
-use crate::openai::{ApiJson, ChatCompletionRequest, ChatJob, LogprobsBody, MedserveFacts, UsageBody};
+use crate::openai::{
+    ApiJson, ChatCompletionRequest, ChatJob, LogprobsBody, MedserveFacts, UsageBody,
+};
 use crate::AppState;
 
 /// Facts shared by every chunk of one response.
@@ -23,7 +25,7 @@ struct Meta {
     created: u64,
     model: String,
     fingerprint: String,
-    seed: u64,
+    seed: i64,
     started: Instant,
 }
 
@@ -86,7 +88,11 @@ pub async fn chat_completions(
         return Err(medserve_models::Error::ContextLength {
             max: max_ctx,
             prompt,
-            completion: if job.explicit_max_tokens { completion } else { 1 },
+            completion: if job.explicit_max_tokens {
+                completion
+            } else {
+                1
+            },
         }
         .into());
     }
@@ -97,7 +103,7 @@ pub async fn chat_completions(
         created: now_secs(),
         model: engine.info().id.clone(),
         fingerprint: state.fingerprint(),
-        seed: job.sampling.seed.unwrap_or(0),
+        seed: job.seed,
         started,
     };
     let want_logprobs = job.sampling.logprobs;
@@ -107,10 +113,21 @@ pub async fn chat_completions(
             sampling: job.sampling,
         })
         .await?;
-    tracing::debug!(prompt_tokens = prompt, max_tokens = completion, "generation started");
+    tracing::debug!(
+        prompt_tokens = prompt,
+        max_tokens = completion,
+        "generation started"
+    );
 
     if job.stream {
-        Ok(stream_response(state, events, meta, permit, job.include_usage, want_logprobs))
+        Ok(stream_response(
+            state,
+            events,
+            meta,
+            permit,
+            job.include_usage,
+            want_logprobs,
+        ))
     } else {
         let body = collect(events, &meta, want_logprobs).await?;
         drop(permit);
@@ -118,18 +135,28 @@ pub async fn chat_completions(
     }
 }
 
-async fn collect(mut events: EventStream, meta: &Meta, want_logprobs: bool) -> Result<Value, ApiError> {
+async fn collect(
+    mut events: EventStream,
+    meta: &Meta,
+    want_logprobs: bool,
+) -> Result<Value, ApiError> {
     let mut text = String::new();
     let mut logprobs: Vec<TokenLogprob> = Vec::new();
     let mut ttft = None;
     while let Some(ev) = events.next().await {
         match ev? {
-            Event::Delta { text: t, logprobs: lp } => {
+            Event::Delta {
+                text: t,
+                logprobs: lp,
+            } => {
                 ttft.get_or_insert_with(Instant::now);
                 text.push_str(&t);
                 logprobs.extend(lp);
             }
-            Event::Done { finish_reason, usage } => {
+            Event::Done {
+                finish_reason,
+                usage,
+            } => {
                 return Ok(json!({
                     "id": meta.id,
                     "object": "chat.completion",
@@ -154,7 +181,9 @@ async fn collect(mut events: EventStream, meta: &Meta, want_logprobs: bool) -> R
             }
         }
     }
-    Err(ApiError::Internal("generation ended without a finish event".into()))
+    Err(ApiError::Internal(
+        "generation ended without a finish event".into(),
+    ))
 }
 
 fn data(v: &Value) -> SseEvent {

@@ -170,15 +170,24 @@ impl ServeArgs {
         }
         let max_num_seqs = args.max_num_seqs.unwrap_or(8);
         if !(1..=256).contains(&max_num_seqs) {
-            return Err(invalid("max_num_seqs", format!("must be 1..=256, got {max_num_seqs}")));
+            return Err(invalid(
+                "max_num_seqs",
+                format!("must be 1..=256, got {max_num_seqs}"),
+            ));
         }
         let max_queue = args.max_queue.unwrap_or(32);
         if max_queue > 100_000 {
-            return Err(invalid("max_queue", format!("must be at most 100000, got {max_queue}")));
+            return Err(invalid(
+                "max_queue",
+                format!("must be at most 100000, got {max_queue}"),
+            ));
         }
         let prefix_cache_n = args.prefix_cache_n.unwrap_or(16);
         if prefix_cache_n == 0 {
-            return Err(invalid("prefix_cache_n", "must be at least 1 (disable with prefix_cache = false)"));
+            return Err(invalid(
+                "prefix_cache_n",
+                "must be at least 1 (disable with prefix_cache = false)",
+            ));
         }
         let keep_alive_secs = args.keep_alive_secs.unwrap_or(15);
         if keep_alive_secs == 0 {
@@ -266,28 +275,54 @@ mod tests {
             model: Some(model.0.clone()),
             ..Default::default()
         };
-        let e = ServeArgs { host: Some("not a host".into()), ..base() }.resolve().unwrap_err();
+        let e = ServeArgs {
+            host: Some("not a host".into()),
+            ..base()
+        }
+        .resolve()
+        .unwrap_err();
         assert!(e.to_string().contains("`host`"), "{e}");
-        let e = ServeArgs { max_num_seqs: Some(0), ..base() }.resolve().unwrap_err();
+        let e = ServeArgs {
+            max_num_seqs: Some(0),
+            ..base()
+        }
+        .resolve()
+        .unwrap_err();
         assert!(e.to_string().contains("`max_num_seqs`"), "{e}");
-        let e = ServeArgs { model: Some("/nonexistent.gguf".into()), ..Default::default() }
-            .resolve()
-            .unwrap_err();
+        let e = ServeArgs {
+            model: Some("/nonexistent.gguf".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
         assert!(matches!(e, ConfigError::Model { .. }), "{e}");
         let not_gguf = tempfile_path::TempPath::with_bytes(b"PK\x03\x04zip");
-        let e = ServeArgs { model: Some(not_gguf.0.clone()), ..Default::default() }
-            .resolve()
-            .unwrap_err();
+        let e = ServeArgs {
+            model: Some(not_gguf.0.clone()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
         assert!(e.to_string().contains("bad magic"), "{e}");
     }
 
     #[test]
     fn bad_port_and_unknown_key_in_file() {
         let f = tempfile_path::TempPath::with_bytes(b"port = 70000\n");
-        let e = ServeArgs { config: Some(f.0.clone()), ..Default::default() }.resolve().unwrap_err();
+        let e = ServeArgs {
+            config: Some(f.0.clone()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
         assert!(matches!(e, ConfigError::Parse { .. }), "{e}");
         let f = tempfile_path::TempPath::with_bytes(b"prot = 80\n");
-        let e = ServeArgs { config: Some(f.0.clone()), ..Default::default() }.resolve().unwrap_err();
+        let e = ServeArgs {
+            config: Some(f.0.clone()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
         assert!(e.to_string().contains("prot"), "{e}");
     }
 }

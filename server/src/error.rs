@@ -91,7 +91,12 @@ impl ApiError {
                 Some("model_not_found".into()),
                 self.to_string(),
             ),
-            ApiError::NotFound(_) => ("invalid_request_error", None, Some("not_found".into()), self.to_string()),
+            ApiError::NotFound(_) => (
+                "invalid_request_error",
+                None,
+                Some("not_found".into()),
+                self.to_string(),
+            ),
             ApiError::ContextLength { message } => (
                 "invalid_request_error",
                 Some("messages".into()),

@@ -170,7 +170,9 @@ fn model_object(e: &dyn Engine) -> serde_json::Value {
 
 async fn list_models(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let e = state.engine()?;
-    Ok(Json(json!({"object": "list", "data": [model_object(e.as_ref())]})))
+    Ok(Json(
+        json!({"object": "list", "data": [model_object(e.as_ref())]}),
+    ))
 }
 
 async fn get_model(

@@ -50,7 +50,9 @@ enum ModelCommand {
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -76,10 +78,13 @@ fn model(cmd: ModelCommand) -> anyhow::Result<()> {
         ModelCommand::Info { path } => {
             let s = gguf::summary(&path)?;
             let sha = medserve_models::sha256_file(&path)?;
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({
-                "path": path, "sha256": sha, "architecture": s.architecture,
-                "tensors": s.tensors, "tensor_types": s.tensor_types,
-            }))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "path": path, "sha256": sha, "architecture": s.architecture,
+                    "tensors": s.tensors, "tensor_types": s.tensor_types,
+                }))?
+            );
         }
     }
     Ok(())

@@ -40,13 +40,14 @@ where
                 code: None,
             });
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::InvalidRequest {
-                message: format!("could not read the request body: {e}"),
-                param: None,
-                code: None,
-            }
-        })?;
+        let bytes =
+            Bytes::from_request(req, state)
+                .await
+                .map_err(|e| ApiError::InvalidRequest {
+                    message: format!("could not read the request body: {e}"),
+                    param: None,
+                    code: None,
+                })?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -235,6 +236,8 @@ pub enum Content {
 pub struct ChatJob {
     /// Messages flattened to text.
     pub messages: Vec<ChatMessage>,
+    /// The seed as the client sent it (or the one drawn), for the response.
+    pub seed: i64,
     /// Sampling parameters (seed always set).
     pub sampling: Sampling,
     /// Whether the client wants SSE.
@@ -281,19 +284,22 @@ fn flatten_content(i: usize, content: Option<Content>, role: Role) -> Result<Str
                             ));
                         }
                         let t = obj.get("text").and_then(Value::as_str).ok_or_else(|| {
-                            ApiError::invalid(format!("{p}.text"), "a text part needs a string `text`")
+                            ApiError::invalid(
+                                format!("{p}.text"),
+                                "a text part needs a string `text`",
+                            )
                         })?;
                         if !text.is_empty() {
                             text.push('\n');
                         }
                         text.push_str(t);
                     }
-                    "image_url" | "input_audio" | "file" => {
-                        return Err(ApiError::unsupported(
-                            &format!("{p}.type"),
-                            &format!("`{kind}` parts need a multimodal model; this model reads text only"),
-                        ))
-                    }
+                    "image_url" | "input_audio" | "file" => return Err(ApiError::unsupported(
+                        &format!("{p}.type"),
+                        &format!(
+                            "`{kind}` parts need a multimodal model; this model reads text only"
+                        ),
+                    )),
                     "refusal" if role == Role::Assistant => {}
                     other => {
                         return Err(ApiError::invalid(
@@ -306,7 +312,10 @@ fn flatten_content(i: usize, content: Option<Content>, role: Role) -> Result<Str
             Ok(text)
         }
         None if role == Role::Assistant => Ok(String::new()),
-        None => Err(ApiError::invalid(param, "`content` is required for this role")),
+        None => Err(ApiError::invalid(
+            param,
+            "`content` is required for this role",
+        )),
     }
 }
 
@@ -314,20 +323,48 @@ impl ChatCompletionRequest {
     /// Checks every field and builds the internal job.
     pub fn validate(self) -> Result<ChatJob, ApiError> {
         reject_if_present("tools", &self.tools, "tool calling is not available yet")?;
-        reject_if_present("tool_choice", &self.tool_choice, "tool calling is not available yet")?;
+        reject_if_present(
+            "tool_choice",
+            &self.tool_choice,
+            "tool calling is not available yet",
+        )?;
         reject_if_present(
             "parallel_tool_calls",
             &self.parallel_tool_calls,
             "tool calling is not available yet",
         )?;
-        reject_if_present("functions", &self.functions, "use `tools` (not available yet)")?;
-        reject_if_present("function_call", &self.function_call, "use `tool_choice` (not available yet)")?;
+        reject_if_present(
+            "functions",
+            &self.functions,
+            "use `tools` (not available yet)",
+        )?;
+        reject_if_present(
+            "function_call",
+            &self.function_call,
+            "use `tool_choice` (not available yet)",
+        )?;
         reject_if_present("audio", &self.audio, "audio output is not available")?;
-        reject_if_present("prediction", &self.prediction, "predicted outputs are not available")?;
-        reject_if_present("reasoning_effort", &self.reasoning_effort, "the model has no reasoning mode")?;
+        reject_if_present(
+            "prediction",
+            &self.prediction,
+            "predicted outputs are not available",
+        )?;
+        reject_if_present(
+            "reasoning_effort",
+            &self.reasoning_effort,
+            "the model has no reasoning mode",
+        )?;
         reject_if_present("verbosity", &self.verbosity, "not available for this model")?;
-        reject_if_present("web_search_options", &self.web_search_options, "web search is not available")?;
-        reject_if_present("metadata", &self.metadata, "it is only used with `store`, which is not available")?;
+        reject_if_present(
+            "web_search_options",
+            &self.web_search_options,
+            "web search is not available",
+        )?;
+        reject_if_present(
+            "metadata",
+            &self.metadata,
+            "it is only used with `store`, which is not available",
+        )?;
         if let Some(rf) = &self.response_format {
             match rf.get("type").and_then(Value::as_str) {
                 Some("text") if rf.as_object().map(|o| o.len()) == Some(1) => {}
@@ -346,11 +383,17 @@ impl ChatCompletionRequest {
             }
         }
         if self.store == Some(true) {
-            return Err(ApiError::unsupported("store", "completions are not stored for retrieval"));
+            return Err(ApiError::unsupported(
+                "store",
+                "completions are not stored for retrieval",
+            ));
         }
         if let Some(m) = &self.modalities {
             if m.iter().any(|x| x != "text") {
-                return Err(ApiError::unsupported("modalities", "only [\"text\"] is available"));
+                return Err(ApiError::unsupported(
+                    "modalities",
+                    "only [\"text\"] is available",
+                ));
             }
         }
         if let Some(tier) = &self.service_tier {
@@ -363,7 +406,10 @@ impl ChatCompletionRequest {
         }
         if let Some(n) = self.n {
             if n != 1 {
-                return Err(ApiError::unsupported("n", "only one choice per request (n = 1)"));
+                return Err(ApiError::unsupported(
+                    "n",
+                    "only one choice per request (n = 1)",
+                ));
             }
         }
         let stream = self.stream.unwrap_or(false);
@@ -399,7 +445,11 @@ impl ChatCompletionRequest {
             (a, b) => a.or(b),
         };
         if max_tokens == Some(0) {
-            let p = if self.max_completion_tokens.is_some() { "max_completion_tokens" } else { "max_tokens" };
+            let p = if self.max_completion_tokens.is_some() {
+                "max_completion_tokens"
+            } else {
+                "max_tokens"
+            };
             return Err(ApiError::invalid(p, format!("`{p}` must be at least 1")));
         }
 
@@ -412,55 +462,96 @@ impl ChatCompletionRequest {
             return Err(ApiError::invalid("stop", "at most 4 stop sequences"));
         }
         if stop.iter().any(String::is_empty) {
-            return Err(ApiError::invalid("stop", "stop sequences must not be empty"));
+            return Err(ApiError::invalid(
+                "stop",
+                "stop sequences must not be empty",
+            ));
         }
 
         let logprobs = self.logprobs.unwrap_or(false);
         let top_logprobs = self.top_logprobs.unwrap_or(0);
         if top_logprobs > 20 {
-            return Err(ApiError::invalid("top_logprobs", "`top_logprobs` must be between 0 and 20"));
+            return Err(ApiError::invalid(
+                "top_logprobs",
+                "`top_logprobs` must be between 0 and 20",
+            ));
         }
         if self.top_logprobs.is_some() && !logprobs {
-            return Err(ApiError::invalid("top_logprobs", "`top_logprobs` needs `logprobs: true`"));
+            return Err(ApiError::invalid(
+                "top_logprobs",
+                "`top_logprobs` needs `logprobs: true`",
+            ));
         }
 
         let mut logit_bias = HashMap::new();
         for (k, v) in self.logit_bias.unwrap_or_default() {
             let id: u32 = k.parse().map_err(|_| {
-                ApiError::invalid("logit_bias", format!("logit_bias keys must be token ids, got {k:?}"))
+                ApiError::invalid(
+                    "logit_bias",
+                    format!("logit_bias keys must be token ids, got {k:?}"),
+                )
             })?;
             if !(v.is_finite() && (-100.0..=100.0).contains(&v)) {
-                return Err(ApiError::invalid("logit_bias", format!("bias for token {id} must be between -100 and 100")));
+                return Err(ApiError::invalid(
+                    "logit_bias",
+                    format!("bias for token {id} must be between -100 and 100"),
+                ));
             }
             logit_bias.insert(id, v);
         }
 
         let ms = self.medserve.unwrap_or_default();
         if ms.top_k == Some(0) {
-            return Err(ApiError::invalid("medserve.top_k", "`medserve.top_k` must be at least 1"));
+            return Err(ApiError::invalid(
+                "medserve.top_k",
+                "`medserve.top_k` must be at least 1",
+            ));
         }
         check_range("medserve.min_p", ms.min_p, 0.0, 1.0)?;
 
         if self.messages.is_empty() {
-            return Err(ApiError::invalid("messages", "`messages` must not be empty"));
+            return Err(ApiError::invalid(
+                "messages",
+                "`messages` must not be empty",
+            ));
         }
         let mut messages = Vec::with_capacity(self.messages.len());
         for (i, m) in self.messages.into_iter().enumerate() {
             let p = |f: &str| format!("messages[{i}].{f}");
             if m.name.is_some() {
-                return Err(ApiError::unsupported(&p("name"), "the chat template has no participant names"));
+                return Err(ApiError::unsupported(
+                    &p("name"),
+                    "the chat template has no participant names",
+                ));
             }
-            reject_if_present(&p("tool_calls"), &m.tool_calls, "tool calling is not available yet")?;
+            reject_if_present(
+                &p("tool_calls"),
+                &m.tool_calls,
+                "tool calling is not available yet",
+            )?;
             reject_if_present(&p("audio"), &m.audio, "audio is not available")?;
-            reject_if_present(&p("function_call"), &m.function_call, "the functions API is not available")?;
+            reject_if_present(
+                &p("function_call"),
+                &m.function_call,
+                "the functions API is not available",
+            )?;
             if m.role == Role::Tool && m.tool_call_id.is_none() {
-                return Err(ApiError::invalid(p("tool_call_id"), "a `tool` message needs `tool_call_id`"));
+                return Err(ApiError::invalid(
+                    p("tool_call_id"),
+                    "a `tool` message needs `tool_call_id`",
+                ));
             }
             if m.role != Role::Tool && m.tool_call_id.is_some() {
-                return Err(ApiError::invalid(p("tool_call_id"), "`tool_call_id` is only for `tool` messages"));
+                return Err(ApiError::invalid(
+                    p("tool_call_id"),
+                    "`tool_call_id` is only for `tool` messages",
+                ));
             }
             if m.refusal.is_some() && m.role != Role::Assistant {
-                return Err(ApiError::invalid(p("refusal"), "`refusal` is only for `assistant` messages"));
+                return Err(ApiError::invalid(
+                    p("refusal"),
+                    "`refusal` is only for `assistant` messages",
+                ));
             }
             let mut content = flatten_content(i, m.content, m.role)?;
             if let Some(r) = m.refusal {
@@ -468,7 +559,10 @@ impl ChatCompletionRequest {
                     content = r;
                 }
             }
-            messages.push(ChatMessage { role: m.role, content });
+            messages.push(ChatMessage {
+                role: m.role,
+                content,
+            });
         }
         if messages.last().map(|m| m.role) == Some(Role::Assistant) {
             return Err(ApiError::invalid(
@@ -479,15 +573,19 @@ impl ChatCompletionRequest {
 
         tracing::trace!(user = ?self.user, safety_identifier = ?self.safety_identifier, prompt_cache_key = ?self.prompt_cache_key, "request identifiers");
 
-        let seed = self.seed.map(|s| s as u64).unwrap_or_else(rand::random);
+        // A drawn seed is a non-negative i64 so that a client can send it back as `seed`.
+        let seed = self
+            .seed
+            .unwrap_or_else(|| (rand::random::<u64>() >> 1) as i64);
         Ok(ChatJob {
+            seed,
             messages,
             sampling: Sampling {
                 temperature: self.temperature.unwrap_or(1.0),
                 top_p: self.top_p.unwrap_or(1.0),
                 top_k: ms.top_k.map(|k| k as usize),
                 min_p: ms.min_p,
-                seed: Some(seed),
+                seed: Some(seed as u64),
                 stop,
                 max_tokens: max_tokens.map(|m| m as usize),
                 presence_penalty: self.presence_penalty.unwrap_or(0.0),
@@ -537,7 +635,7 @@ pub struct LogprobsBody {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct MedserveFacts {
     /// The sampler seed used (the request's, or a fresh one): resend it to reproduce.
-    pub seed: u64,
+    pub seed: i64,
     /// Milliseconds from request arrival to the first token.
     pub ttft_ms: Option<u64>,
     /// Milliseconds from request arrival to the end of generation.

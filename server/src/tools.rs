@@ -13,7 +13,10 @@ use crate::openai::parse_json;
 
 /// The catalogue as OpenAI tool definitions.
 pub async fn list_tools() -> Json<Value> {
-    let data: Vec<Value> = medserve_tools::catalogue().iter().map(|t| t.to_openai()).collect();
+    let data: Vec<Value> = medserve_tools::catalogue()
+        .iter()
+        .map(|t| t.to_openai())
+        .collect();
     Json(json!({"object": "list", "data": data}))
 }
 
@@ -25,7 +28,10 @@ pub async fn run_tool(Path(name): Path<String>, body: Bytes) -> Result<Json<Valu
         parse_json(&body)?
     };
     if !args.is_object() {
-        return Err(ApiError::invalid("arguments", "tool arguments must be a JSON object"));
+        return Err(ApiError::invalid(
+            "arguments",
+            "tool arguments must be a JSON object",
+        ));
     }
     let started = Instant::now();
     let result = medserve_tools::call(&name, &args).map_err(|e| match e {

@@ -124,7 +124,10 @@ pub fn run(args: Args) -> Result<Output> {
             "BMI = {} kg / ({height_m} m)^2 = {bmi:.2} kg/m^2",
             args.weight_kg
         ),
-        format!("WHO class (from the unrounded value): {}", who_class.label()),
+        format!(
+            "WHO class (from the unrounded value): {}",
+            who_class.label()
+        ),
         "Adult classification; not valid for children, pregnancy or to judge body-fat \
          distribution. Lower action points are used for some Asian populations (WHO 2004)."
             .to_string(),
@@ -169,19 +172,35 @@ mod tests {
     #[test]
     fn worked_examples() {
         // 70 / 1.75^2 = 70 / 3.0625 = 22.857 -> 22.9, normal.
-        let out = run(Args { weight_kg: 70.0, height_cm: 175.0 }).unwrap();
+        let out = run(Args {
+            weight_kg: 70.0,
+            height_cm: 175.0,
+        })
+        .unwrap();
         assert_eq!(out.bmi_kg_m2, 22.9);
         assert_eq!(out.who_class, WhoClass::Normal);
         // 95 / 1.80^2 = 95 / 3.24 = 29.32 -> 29.3, overweight.
-        let out = run(Args { weight_kg: 95.0, height_cm: 180.0 }).unwrap();
+        let out = run(Args {
+            weight_kg: 95.0,
+            height_cm: 180.0,
+        })
+        .unwrap();
         assert_eq!(out.bmi_kg_m2, 29.3);
         assert_eq!(out.who_class, WhoClass::Overweight);
         // 120 / 1.65^2 = 120 / 2.7225 = 44.08 -> 44.1, obese class III.
-        let out = run(Args { weight_kg: 120.0, height_cm: 165.0 }).unwrap();
+        let out = run(Args {
+            weight_kg: 120.0,
+            height_cm: 165.0,
+        })
+        .unwrap();
         assert_eq!(out.bmi_kg_m2, 44.1);
         assert_eq!(out.who_class, WhoClass::ObeseClass3);
         // 50 / 1.70^2 = 50 / 2.89 = 17.30 -> 17.3, underweight.
-        let out = run(Args { weight_kg: 50.0, height_cm: 170.0 }).unwrap();
+        let out = run(Args {
+            weight_kg: 50.0,
+            height_cm: 170.0,
+        })
+        .unwrap();
         assert_eq!(out.bmi_kg_m2, 17.3);
         assert_eq!(out.who_class, WhoClass::Underweight);
         let json = serde_json::to_value(&out).unwrap();
@@ -191,7 +210,11 @@ mod tests {
     #[test]
     fn rejects_implausible_height() {
         assert_eq!(
-            run(Args { weight_kg: 70.0, height_cm: 1.75 }).unwrap_err(),
+            run(Args {
+                weight_kg: 70.0,
+                height_cm: 1.75
+            })
+            .unwrap_err(),
             Error::invalid(NAME, "height_cm: must be between 30 and 280 cm, got 1.75")
         );
     }

@@ -106,8 +106,14 @@ pub fn run(args: Args) -> Result<Output> {
         check_range(NAME, "age_years", age, 0.0, 120.0, "years")?;
     }
     let criteria = [
-        (args.tonsillar_exudate_or_swelling, "Tonsillar exudate or swelling"),
-        (args.tender_anterior_cervical_nodes, "Tender/swollen anterior cervical nodes"),
+        (
+            args.tonsillar_exudate_or_swelling,
+            "Tonsillar exudate or swelling",
+        ),
+        (
+            args.tender_anterior_cervical_nodes,
+            "Tender/swollen anterior cervical nodes",
+        ),
         (args.fever_over_38c, "Fever >38 C"),
         (args.cough_absent, "Absence of cough"),
     ];
@@ -132,8 +138,7 @@ pub fn run(args: Args) -> Result<Output> {
         (Some(age), _, _) => explanation.push(format!(
             "Age {age} years: McIsaac score not applicable below 3 years"
         )),
-        (None, _, _) => explanation
-            .push("Age not given: McIsaac score not computed".to_string()),
+        (None, _, _) => explanation.push("Age not given: McIsaac score not computed".to_string()),
     }
     let basis = mcisaac.unwrap_or(centor as i32);
     Ok(Output {

@@ -92,7 +92,13 @@ pub fn definition() -> ToolDefinition {
                 "creatinine": num_prop("Serum creatinine value in creatinine_unit (mg/dL 0.1-30 or umol/L 9-2650).", 0.1, 2650.0),
                 "creatinine_unit": creatinine_unit_prop(),
             }),
-            &["age_years", "sex", "weight_kg", "creatinine", "creatinine_unit"],
+            &[
+                "age_years",
+                "sex",
+                "weight_kg",
+                "creatinine",
+                "creatinine_unit",
+            ],
         ),
     )
 }
@@ -125,9 +131,7 @@ pub fn run(args: Args) -> Result<Output> {
 
     let (weight, kind, ibw, adjbw) = match args.height_cm {
         None => {
-            explanation.push(format!(
-                "No height given: actual body weight {abw} kg used"
-            ));
+            explanation.push(format!("No height given: actual body weight {abw} kg used"));
             (abw, WeightKind::Actual, None, None)
         }
         Some(h) => {
@@ -148,7 +152,11 @@ pub fn run(args: Args) -> Result<Output> {
             } else if abw <= 1.2 * ibw {
                 (ibw, WeightKind::Ideal, "actual weight is 100-120% of IBW")
             } else {
-                (adjbw, WeightKind::Adjusted, "actual weight exceeds 120% of IBW")
+                (
+                    adjbw,
+                    WeightKind::Adjusted,
+                    "actual weight exceeds 120% of IBW",
+                )
             };
             explanation.push(format!("{kind:?} body weight used because {reason}"));
             (weight, kind, Some(ibw), Some(adjbw))
@@ -160,7 +168,11 @@ pub fn run(args: Args) -> Result<Output> {
     explanation.push(format!(
         "CrCl = (140 - {}) x {weight:.1} kg{} / (72 x {scr:.2} mg/dL) = {crcl:.1} mL/min",
         args.age_years,
-        if args.sex == Sex::Female { " x 0.85" } else { "" }
+        if args.sex == Sex::Female {
+            " x 0.85"
+        } else {
+            ""
+        }
     ));
     explanation.push(
         "Estimate of creatinine clearance in mL/min (not normalised to 1.73 m^2); requires \

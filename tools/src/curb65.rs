@@ -84,7 +84,13 @@ pub fn definition() -> ToolDefinition {
                 "diastolic_bp_mmhg": num_prop("Diastolic blood pressure in mmHg.", 0.0, 200.0),
                 "age_years": num_prop("Age in years.", 0.0, 130.0),
             }),
-            &["confusion", "respiratory_rate", "systolic_bp_mmhg", "diastolic_bp_mmhg", "age_years"],
+            &[
+                "confusion",
+                "respiratory_rate",
+                "systolic_bp_mmhg",
+                "diastolic_bp_mmhg",
+                "age_years",
+            ],
         ),
     )
 }
@@ -94,9 +100,30 @@ pub fn run(args: Args) -> Result<Output> {
     if let Some(u) = args.urea_mmol_l {
         check_range(NAME, "urea_mmol_l", u, 0.0, 150.0, "mmol/L")?;
     }
-    check_range(NAME, "respiratory_rate", args.respiratory_rate, 0.0, 80.0, "breaths/min")?;
-    check_range(NAME, "systolic_bp_mmhg", args.systolic_bp_mmhg, 0.0, 300.0, "mmHg")?;
-    check_range(NAME, "diastolic_bp_mmhg", args.diastolic_bp_mmhg, 0.0, 200.0, "mmHg")?;
+    check_range(
+        NAME,
+        "respiratory_rate",
+        args.respiratory_rate,
+        0.0,
+        80.0,
+        "breaths/min",
+    )?;
+    check_range(
+        NAME,
+        "systolic_bp_mmhg",
+        args.systolic_bp_mmhg,
+        0.0,
+        300.0,
+        "mmHg",
+    )?;
+    check_range(
+        NAME,
+        "diastolic_bp_mmhg",
+        args.diastolic_bp_mmhg,
+        0.0,
+        200.0,
+        "mmHg",
+    )?;
     check_range(NAME, "age_years", args.age_years, 0.0, 130.0, "years")?;
 
     let mut criteria: Vec<(bool, String)> = vec![(
@@ -108,7 +135,10 @@ pub fn run(args: Args) -> Result<Output> {
     }
     criteria.push((
         args.respiratory_rate >= 30.0,
-        format!("Respiratory rate {} breaths/min (>=30 scores 1)", args.respiratory_rate),
+        format!(
+            "Respiratory rate {} breaths/min (>=30 scores 1)",
+            args.respiratory_rate
+        ),
     ));
     criteria.push((
         args.systolic_bp_mmhg < 90.0 || args.diastolic_bp_mmhg <= 60.0,
@@ -117,14 +147,20 @@ pub fn run(args: Args) -> Result<Output> {
             args.systolic_bp_mmhg, args.diastolic_bp_mmhg
         ),
     ));
-    criteria.push((args.age_years >= 65.0, format!("Age {} years (>=65 scores 1)", args.age_years)));
+    criteria.push((
+        args.age_years >= 65.0,
+        format!("Age {} years (>=65 scores 1)", args.age_years),
+    ));
 
     let mut score = 0u32;
     let mut explanation = Vec::new();
     for (met, text) in criteria {
         let points = u32::from(met);
         score += points;
-        explanation.push(format!("{text}: {points} point{}", plural(i64::from(points))));
+        explanation.push(format!(
+            "{text}: {points} point{}",
+            plural(i64::from(points))
+        ));
     }
 
     let has_urea = args.urea_mmol_l.is_some();
@@ -148,9 +184,8 @@ pub fn run(args: Args) -> Result<Output> {
         };
         ("CURB-65", 5, group, text)
     } else {
-        explanation.push(
-            "Urea not provided: CRB-65 (0-4) computed instead of CURB-65 (0-5).".to_string(),
-        );
+        explanation
+            .push("Urea not provided: CRB-65 (0-4) computed instead of CURB-65 (0-5).".to_string());
         let (group, text) = match score {
             0 => (
                 RiskGroup::Low,
@@ -199,19 +234,92 @@ mod tests {
     fn boundaries_each_criterion() {
         let cases: Vec<(Args, u32)> = vec![
             (base(), 0),
-            (Args { urea_mmol_l: Some(7.0), ..base() }, 0),
-            (Args { urea_mmol_l: Some(7.1), ..base() }, 1),
-            (Args { respiratory_rate: 29.0, ..base() }, 0),
-            (Args { respiratory_rate: 30.0, ..base() }, 1),
-            (Args { systolic_bp_mmhg: 90.0, ..base() }, 0),
-            (Args { systolic_bp_mmhg: 89.0, ..base() }, 1),
-            (Args { diastolic_bp_mmhg: 61.0, ..base() }, 0),
-            (Args { diastolic_bp_mmhg: 60.0, ..base() }, 1),
+            (
+                Args {
+                    urea_mmol_l: Some(7.0),
+                    ..base()
+                },
+                0,
+            ),
+            (
+                Args {
+                    urea_mmol_l: Some(7.1),
+                    ..base()
+                },
+                1,
+            ),
+            (
+                Args {
+                    respiratory_rate: 29.0,
+                    ..base()
+                },
+                0,
+            ),
+            (
+                Args {
+                    respiratory_rate: 30.0,
+                    ..base()
+                },
+                1,
+            ),
+            (
+                Args {
+                    systolic_bp_mmhg: 90.0,
+                    ..base()
+                },
+                0,
+            ),
+            (
+                Args {
+                    systolic_bp_mmhg: 89.0,
+                    ..base()
+                },
+                1,
+            ),
+            (
+                Args {
+                    diastolic_bp_mmhg: 61.0,
+                    ..base()
+                },
+                0,
+            ),
+            (
+                Args {
+                    diastolic_bp_mmhg: 60.0,
+                    ..base()
+                },
+                1,
+            ),
             // Both BP limbs abnormal still give a single point.
-            (Args { systolic_bp_mmhg: 85.0, diastolic_bp_mmhg: 50.0, ..base() }, 1),
-            (Args { age_years: 64.9, ..base() }, 0),
-            (Args { age_years: 65.0, ..base() }, 1),
-            (Args { confusion: true, ..base() }, 1),
+            (
+                Args {
+                    systolic_bp_mmhg: 85.0,
+                    diastolic_bp_mmhg: 50.0,
+                    ..base()
+                },
+                1,
+            ),
+            (
+                Args {
+                    age_years: 64.9,
+                    ..base()
+                },
+                0,
+            ),
+            (
+                Args {
+                    age_years: 65.0,
+                    ..base()
+                },
+                1,
+            ),
+            (
+                Args {
+                    confusion: true,
+                    ..base()
+                },
+                1,
+            ),
         ];
         for (args, expected) in cases {
             let label = format!("{args:?}");
@@ -222,11 +330,20 @@ mod tests {
     #[test]
     fn curb65_groups() {
         // Age 70 (1) + urea 8 (1) = 2 -> intermediate.
-        let out = run(Args { age_years: 70.0, urea_mmol_l: Some(8.0), ..base() }).unwrap();
+        let out = run(Args {
+            age_years: 70.0,
+            urea_mmol_l: Some(8.0),
+            ..base()
+        })
+        .unwrap();
         assert_eq!((out.score, out.risk_group), (2, RiskGroup::Intermediate));
         assert_eq!(out.variant, "CURB-65");
         // 1 point -> low.
-        let out = run(Args { age_years: 70.0, ..base() }).unwrap();
+        let out = run(Args {
+            age_years: 70.0,
+            ..base()
+        })
+        .unwrap();
         assert_eq!((out.score, out.risk_group), (1, RiskGroup::Low));
         // All five -> 5 high.
         let out = run(Args {
@@ -238,7 +355,10 @@ mod tests {
             age_years: 80.0,
         })
         .unwrap();
-        assert_eq!((out.score, out.max_score, out.risk_group), (5, 5, RiskGroup::High));
+        assert_eq!(
+            (out.score, out.max_score, out.risk_group),
+            (5, 5, RiskGroup::High)
+        );
     }
 
     #[test]
@@ -254,11 +374,23 @@ mod tests {
         assert_eq!(out.variant, "CRB-65");
         assert_eq!((out.score, out.max_score), (2, 4));
         assert_eq!(out.risk_group, RiskGroup::Intermediate);
-        assert!(out.explanation.iter().any(|l| l.contains("CRB-65 (0-4) computed")));
+        assert!(out
+            .explanation
+            .iter()
+            .any(|l| l.contains("CRB-65 (0-4) computed")));
         // CRB-65 of 0 -> low; 1 -> intermediate (differs from CURB-65 banding).
-        let out = run(Args { urea_mmol_l: None, ..base() }).unwrap();
+        let out = run(Args {
+            urea_mmol_l: None,
+            ..base()
+        })
+        .unwrap();
         assert_eq!(out.risk_group, RiskGroup::Low);
-        let out = run(Args { urea_mmol_l: None, confusion: true, ..base() }).unwrap();
+        let out = run(Args {
+            urea_mmol_l: None,
+            confusion: true,
+            ..base()
+        })
+        .unwrap();
         assert_eq!(out.risk_group, RiskGroup::Intermediate);
     }
 }

@@ -239,7 +239,11 @@ pub fn run(args: Args) -> Result<Output> {
             }
         }
     }
-    interactions.sort_by(|x, y| x.severity.cmp(&y.severity).then_with(|| x.drugs.cmp(&y.drugs)));
+    interactions.sort_by(|x, y| {
+        x.severity
+            .cmp(&y.severity)
+            .then_with(|| x.drugs.cmp(&y.drugs))
+    });
     let highest_severity = interactions.iter().map(|x| x.severity).min();
 
     let n = resolved.len();
@@ -297,34 +301,95 @@ mod tests {
         use super::Severity::{Contraindicated as C, Major as Ma, Moderate as Mo};
         let table: &[([&str; 2], Severity, &str)] = &[
             (["Viagra", "GTN"], C, "pde5_inhibitor + nitrate"),
-            (["tadalafil", "isosorbide mononitrate"], C, "pde5_inhibitor + nitrate"),
+            (
+                ["tadalafil", "isosorbide mononitrate"],
+                C,
+                "pde5_inhibitor + nitrate",
+            ),
             (["phenelzine", "fluoxetine"], C, "maoi + serotonergic"),
             (["linezolid", "sertraline"], C, "maoi + serotonergic"),
-            (["tranylcypromine", "pseudoephedrine"], C, "maoi + sympathomimetic"),
+            (
+                ["tranylcypromine", "pseudoephedrine"],
+                C,
+                "maoi + sympathomimetic",
+            ),
             (["Prozac", "tramadol"], Ma, "ssri_snri + tramadol"),
-            (["sertraline", "sumatriptan"], Mo, "serotonergic + serotonergic"),
+            (
+                ["sertraline", "sumatriptan"],
+                Mo,
+                "serotonergic + serotonergic",
+            ),
             (["warfarin", "ibuprofen"], Ma, "anticoagulant + nsaid"),
             (["warfarin", "aspirin"], Ma, "anticoagulant + antiplatelet"),
-            (["warfarin", "fluconazole"], Ma, "vka + azole_cyp2c9_inhibitor"),
+            (
+                ["warfarin", "fluconazole"],
+                Ma,
+                "vka + azole_cyp2c9_inhibitor",
+            ),
             (["warfarin", "metronidazole"], Ma, "vka + metronidazole"),
-            (["methotrexate", "Bactrim"], Ma, "methotrexate + trimethoprim"),
-            (["simvastatin", "clarithromycin"], C, "statin_cyp3a4 + strong_cyp3a4_inhibitor"),
-            (["simvastatin", "itraconazole"], C, "statin_cyp3a4 + strong_cyp3a4_inhibitor"),
-            (["lisinopril", "spironolactone"], Ma, "raas_inhibitor + potassium_sparing_diuretic"),
-            (["losartan", "potassium chloride"], Ma, "raas_inhibitor + potassium_supplement"),
+            (
+                ["methotrexate", "Bactrim"],
+                Ma,
+                "methotrexate + trimethoprim",
+            ),
+            (
+                ["simvastatin", "clarithromycin"],
+                C,
+                "statin_cyp3a4 + strong_cyp3a4_inhibitor",
+            ),
+            (
+                ["simvastatin", "itraconazole"],
+                C,
+                "statin_cyp3a4 + strong_cyp3a4_inhibitor",
+            ),
+            (
+                ["lisinopril", "spironolactone"],
+                Ma,
+                "raas_inhibitor + potassium_sparing_diuretic",
+            ),
+            (
+                ["losartan", "potassium chloride"],
+                Ma,
+                "raas_inhibitor + potassium_supplement",
+            ),
             (["lithium", "naproxen"], Ma, "lithium + nsaid"),
             (["lithium", "bendroflumethiazide"], Ma, "lithium + thiazide"),
             (["lithium", "ramipril"], Ma, "lithium + raas_inhibitor"),
-            (["citalopram", "clarithromycin"], Ma, "qt_prolonging + qt_prolonging"),
-            (["clopidogrel", "omeprazole"], Mo, "clopidogrel + cyp2c19_inhibiting_ppi"),
+            (
+                ["citalopram", "clarithromycin"],
+                Ma,
+                "qt_prolonging + qt_prolonging",
+            ),
+            (
+                ["clopidogrel", "omeprazole"],
+                Mo,
+                "clopidogrel + cyp2c19_inhibiting_ppi",
+            ),
             (["oxycodone", "diazepam"], Ma, "opioid + sedative_hypnotic"),
-            (["azathioprine", "allopurinol"], Ma, "allopurinol + thiopurine"),
-            (["tizanidine", "ciprofloxacin"], C, "tizanidine + strong_cyp1a2_inhibitor"),
-            (["apixaban", "rifampicin"], Ma, "doac + strong_cyp3a4_inducer"),
+            (
+                ["azathioprine", "allopurinol"],
+                Ma,
+                "allopurinol + thiopurine",
+            ),
+            (
+                ["tizanidine", "ciprofloxacin"],
+                C,
+                "tizanidine + strong_cyp1a2_inhibitor",
+            ),
+            (
+                ["apixaban", "rifampicin"],
+                Ma,
+                "doac + strong_cyp3a4_inducer",
+            ),
         ];
         for (names, severity, rule) in table {
             let out = check(names);
-            assert_eq!(out.interactions.len(), 1, "{names:?}: {:?}", out.interactions);
+            assert_eq!(
+                out.interactions.len(),
+                1,
+                "{names:?}: {:?}",
+                out.interactions
+            );
             assert_eq!(out.interactions[0].severity, *severity, "{names:?}");
             assert_eq!(out.interactions[0].rule, *rule, "{names:?}");
             assert_eq!(out.highest_severity, Some(*severity));
@@ -335,11 +400,20 @@ mod tests {
     #[test]
     fn brands_are_mapped_and_reported() {
         let out = check(&["  VIAGRA ", "glyceryl trinitrate"]);
-        assert_eq!(out.interactions[0].drugs, ["sildenafil".to_string(), "glyceryl trinitrate".to_string()]);
+        assert_eq!(
+            out.interactions[0].drugs,
+            ["sildenafil".to_string(), "glyceryl trinitrate".to_string()]
+        );
         assert_eq!(out.interactions[0].inputs[0], "VIAGRA");
         assert_eq!(resolve_generic("St. John's Wort"), Some("st johns wort"));
-        assert_eq!(resolve_generic("sertraline 50 mg tablets"), Some("sertraline"));
-        assert_eq!(resolve_generic("Trimethoprim/Sulfamethoxazole"), Some("co-trimoxazole"));
+        assert_eq!(
+            resolve_generic("sertraline 50 mg tablets"),
+            Some("sertraline")
+        );
+        assert_eq!(
+            resolve_generic("Trimethoprim/Sulfamethoxazole"),
+            Some("co-trimoxazole")
+        );
         assert_eq!(resolve_generic("meperidine"), Some("pethidine"));
         assert_eq!(resolve_generic("unobtainium"), None);
     }
@@ -350,7 +424,10 @@ mod tests {
         assert_eq!(out.unrecognised, vec!["foobarol".to_string()]);
         assert_eq!(out.recognised.len(), 3);
         assert_eq!(out.interactions.len(), 1);
-        assert!(out.explanation.iter().any(|l| l.contains("NOT checked: foobarol")));
+        assert!(out
+            .explanation
+            .iter()
+            .any(|l| l.contains("NOT checked: foobarol")));
     }
 
     #[test]
@@ -368,7 +445,11 @@ mod tests {
         let severities: Vec<Severity> = out.interactions.iter().map(|x| x.severity).collect();
         assert_eq!(
             severities,
-            vec![Severity::Contraindicated, Severity::Contraindicated, Severity::Moderate]
+            vec![
+                Severity::Contraindicated,
+                Severity::Contraindicated,
+                Severity::Moderate
+            ]
         );
         assert_eq!(out.highest_severity, Some(Severity::Contraindicated));
         // Different mechanisms for one pair are both reported: methadone + citalopram.
@@ -384,15 +465,27 @@ mod tests {
 
     #[test]
     fn argument_validation() {
-        let one = run(Args { drugs: vec!["warfarin".to_string()] }).unwrap_err();
+        let one = run(Args {
+            drugs: vec!["warfarin".to_string()],
+        })
+        .unwrap_err();
         assert_eq!(
             one,
             Error::invalid(NAME, "drugs: must list between 2 and 20 drug names, got 1")
         );
-        let many = run(Args { drugs: vec!["aspirin".to_string(); 21] }).unwrap_err();
+        let many = run(Args {
+            drugs: vec!["aspirin".to_string(); 21],
+        })
+        .unwrap_err();
         assert!(matches!(many, Error::InvalidArguments { .. }));
-        let blank = run(Args { drugs: vec!["warfarin".to_string(), "  ".to_string()] }).unwrap_err();
-        assert_eq!(blank, Error::invalid(NAME, "drugs[1]: must be a non-empty drug name"));
+        let blank = run(Args {
+            drugs: vec!["warfarin".to_string(), "  ".to_string()],
+        })
+        .unwrap_err();
+        assert_eq!(
+            blank,
+            Error::invalid(NAME, "drugs[1]: must be a non-empty drug name")
+        );
     }
 
     #[test]
@@ -408,12 +501,21 @@ mod tests {
         }
         for (alias, generic) in SYNONYMS {
             assert_eq!(normalise(alias), *alias, "synonym not normalised");
-            assert!(DRUGS.iter().any(|d| d.name == *generic), "{alias} -> unknown {generic}");
-            assert!(DRUGS.iter().all(|d| d.name != *alias), "synonym {alias} shadows a drug");
+            assert!(
+                DRUGS.iter().any(|d| d.name == *generic),
+                "{alias} -> unknown {generic}"
+            );
+            assert!(
+                DRUGS.iter().all(|d| d.name != *alias),
+                "synonym {alias} shadows a drug"
+            );
         }
         for rule in RULES {
             for tag in [rule.left, rule.right] {
-                assert!(DRUGS.iter().any(|d| has_tag(d, tag)), "rule tag {tag} matches no drug");
+                assert!(
+                    DRUGS.iter().any(|d| has_tag(d, tag)),
+                    "rule tag {tag} matches no drug"
+                );
             }
         }
     }

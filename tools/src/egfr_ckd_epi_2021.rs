@@ -119,7 +119,11 @@ pub fn run(args: Args) -> Result<Output> {
     explanation.push(format!(
         "{:?}: kappa = {kappa}, alpha = {alpha}{}; Scr/kappa = {:.3}",
         args.sex,
-        if args.sex == Sex::Female { ", x1.012" } else { "" },
+        if args.sex == Sex::Female {
+            ", x1.012"
+        } else {
+            ""
+        },
         scr / kappa
     ));
     explanation.push(format!(
@@ -175,7 +179,10 @@ mod tests {
         ];
         for &(age, sex, scr, expected, stage) in table {
             let out = run(args(age, sex, scr, CreatinineUnit::MgPerDl)).unwrap();
-            assert_eq!(out.egfr_ml_min_1_73m2, expected, "{sex:?} {age} y Scr {scr}");
+            assert_eq!(
+                out.egfr_ml_min_1_73m2, expected,
+                "{sex:?} {age} y Scr {scr}"
+            );
             assert_eq!(out.kdigo_stage, stage);
         }
     }
@@ -193,9 +200,18 @@ mod tests {
     #[test]
     fn stage_boundaries() {
         let table: &[(f64, &str)] = &[
-            (120.0, "G1"), (90.0, "G1"), (89.99, "G2"), (60.0, "G2"), (59.95, "G3a"),
-            (45.0, "G3a"), (44.9, "G3b"), (30.0, "G3b"), (29.9, "G4"), (15.0, "G4"),
-            (14.99, "G5"), (5.0, "G5"),
+            (120.0, "G1"),
+            (90.0, "G1"),
+            (89.99, "G2"),
+            (60.0, "G2"),
+            (59.95, "G3a"),
+            (45.0, "G3a"),
+            (44.9, "G3b"),
+            (30.0, "G3b"),
+            (29.9, "G4"),
+            (15.0, "G4"),
+            (14.99, "G5"),
+            (5.0, "G5"),
         ];
         for &(value, stage) in table {
             assert_eq!(kdigo_stage(value).0, stage, "egfr {value}");

@@ -139,7 +139,10 @@ mod tests {
             ([3, 3, 3, 3, 3, 3, 3], 21, Severity::Severe),
         ];
         for &(items, total, band) in table {
-            let out = run(Args { items: items.to_vec() }).unwrap();
+            let out = run(Args {
+                items: items.to_vec(),
+            })
+            .unwrap();
             assert_eq!(out.total, total, "{items:?}");
             assert_eq!(out.severity, band, "{items:?}");
             assert_eq!(out.further_evaluation_recommended, total >= 10);

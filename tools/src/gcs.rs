@@ -269,7 +269,10 @@ mod tests {
         );
         assert_eq!(
             gcs(json!(4), json!(0), json!(6)).unwrap_err(),
-            Error::invalid(NAME, "verbal: must be an integer from 1 to 5 or \"NT\", got 0")
+            Error::invalid(
+                NAME,
+                "verbal: must be an integer from 1 to 5 or \"NT\", got 0"
+            )
         );
         assert!(gcs(json!(4), json!(5), json!(5.5)).is_err());
         assert!(gcs(json!(4), json!(5), json!(null)).is_err());

@@ -238,7 +238,14 @@ mod tests {
 
     #[test]
     fn age_bands_are_half_open() {
-        let table: &[(f64, u32)] = &[(30.0, 0), (44.9, 0), (45.0, 1), (64.9, 1), (65.0, 2), (90.0, 2)];
+        let table: &[(f64, u32)] = &[
+            (30.0, 0),
+            (44.9, 0),
+            (45.0, 1),
+            (64.9, 1),
+            (65.0, 2),
+            (90.0, 2),
+        ];
         for &(age, points) in table {
             assert_eq!(age_points(age), points, "age {age}");
         }
@@ -249,17 +256,47 @@ mod tests {
         use super::{Ecg as E, History as H, RiskFactors as R, Troponin as T};
         // (args, score, band)
         let table: [(Args, u32, RiskBand); 6] = [
-            (args(H::Slightly, E::Normal, 40.0, R::None, T::Normal), 0, RiskBand::Low),
+            (
+                args(H::Slightly, E::Normal, 40.0, R::None, T::Normal),
+                0,
+                RiskBand::Low,
+            ),
             // 1 + 0 + 1 + 1 + 0 = 3
-            (args(H::Moderately, E::Normal, 55.0, R::OneOrTwo, T::Normal), 3, RiskBand::Low),
+            (
+                args(H::Moderately, E::Normal, 55.0, R::OneOrTwo, T::Normal),
+                3,
+                RiskBand::Low,
+            ),
             // 1 + 1 + 1 + 1 + 0 = 4
-            (args(H::Moderately, E::NonSpecific, 55.0, R::OneOrTwo, T::Normal), 4, RiskBand::Moderate),
+            (
+                args(H::Moderately, E::NonSpecific, 55.0, R::OneOrTwo, T::Normal),
+                4,
+                RiskBand::Moderate,
+            ),
             // 2 + 1 + 2 + 1 + 0 = 6
-            (args(H::Highly, E::NonSpecific, 70.0, R::OneOrTwo, T::Normal), 6, RiskBand::Moderate),
+            (
+                args(H::Highly, E::NonSpecific, 70.0, R::OneOrTwo, T::Normal),
+                6,
+                RiskBand::Moderate,
+            ),
             // 2 + 1 + 2 + 1 + 1 = 7
-            (args(H::Highly, E::NonSpecific, 70.0, R::OneOrTwo, T::OneToThree), 7, RiskBand::High),
+            (
+                args(H::Highly, E::NonSpecific, 70.0, R::OneOrTwo, T::OneToThree),
+                7,
+                RiskBand::High,
+            ),
             // all maximal = 10
-            (args(H::Highly, E::SignificantSt, 80.0, R::ThreeOrMore, T::MoreThanThree), 10, RiskBand::High),
+            (
+                args(
+                    H::Highly,
+                    E::SignificantSt,
+                    80.0,
+                    R::ThreeOrMore,
+                    T::MoreThanThree,
+                ),
+                10,
+                RiskBand::High,
+            ),
         ];
         for (a, score, band) in table {
             let label = format!("{a:?}");
@@ -273,7 +310,10 @@ mod tests {
     fn schema_enum_values_deserialise() {
         let def = definition();
         for field in ["history", "ecg", "risk_factors", "troponin"] {
-            for value in def.parameters["properties"][field]["enum"].as_array().unwrap() {
+            for value in def.parameters["properties"][field]["enum"]
+                .as_array()
+                .unwrap()
+            {
                 let mut obj = json!({
                     "history": "slightly_suspicious", "ecg": "normal", "age_years": 50,
                     "risk_factors": "none", "troponin": "normal"
@@ -288,8 +328,14 @@ mod tests {
     #[test]
     fn rejects_bad_age() {
         assert_eq!(
-            run(args(History::Slightly, Ecg::Normal, 150.0, RiskFactors::None, Troponin::Normal))
-                .unwrap_err(),
+            run(args(
+                History::Slightly,
+                Ecg::Normal,
+                150.0,
+                RiskFactors::None,
+                Troponin::Normal
+            ))
+            .unwrap_err(),
             Error::invalid(NAME, "age_years: must be between 18 and 120 years, got 150")
         );
     }

@@ -128,7 +128,12 @@ pub enum CreatinineUnit {
     #[serde(rename = "mg/dL", alias = "mg/dl")]
     MgPerDl,
     /// Micromoles per litre.
-    #[serde(rename = "umol/L", alias = "umol/l", alias = "µmol/L", alias = "μmol/L")]
+    #[serde(
+        rename = "umol/L",
+        alias = "umol/l",
+        alias = "µmol/L",
+        alias = "μmol/L"
+    )]
     UmolPerL,
 }
 
@@ -268,9 +273,7 @@ pub(crate) fn check_items(tool: &str, items: &[u8], expected: usize, max: u8) ->
 pub(crate) fn creatinine_mg_dl(tool: &str, value: f64, unit: CreatinineUnit) -> Result<f64> {
     match unit {
         CreatinineUnit::MgPerDl => check_range(tool, "creatinine", value, 0.1, 30.0, "mg/dL")?,
-        CreatinineUnit::UmolPerL => {
-            check_range(tool, "creatinine", value, 9.0, 2650.0, "umol/L")?
-        }
+        CreatinineUnit::UmolPerL => check_range(tool, "creatinine", value, 9.0, 2650.0, "umol/L")?,
     }
     Ok(unit.to_mg_dl(value))
 }
@@ -441,7 +444,11 @@ mod tests {
             }
             for req in schema["required"].as_array().expect("required array") {
                 let key = req.as_str().expect("required entries are strings");
-                assert!(props.contains_key(key), "{}: required {key} not in properties", def.name);
+                assert!(
+                    props.contains_key(key),
+                    "{}: required {key} not in properties",
+                    def.name
+                );
             }
             let openai = def.to_openai();
             assert_eq!(openai["type"], "function");
@@ -465,7 +472,10 @@ mod tests {
         let err = creatinine_mg_dl("t", 5000.0, CreatinineUnit::UmolPerL).unwrap_err();
         assert_eq!(
             err,
-            Error::invalid("t", "creatinine: must be between 9 and 2650 umol/L, got 5000")
+            Error::invalid(
+                "t",
+                "creatinine: must be between 9 and 2650 umol/L, got 5000"
+            )
         );
     }
 

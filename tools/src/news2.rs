@@ -175,7 +175,10 @@ pub fn run(args: Args) -> Result<Output> {
                 tally.record(
                     "SpO2",
                     "spo2_percent",
-                    Some((format!("{s}% {how} (scale 2)"), score_spo2_scale2(s, on_oxygen))),
+                    Some((
+                        format!("{s}% {how} (scale 2)"),
+                        score_spo2_scale2(s, on_oxygen),
+                    )),
                 );
             }
             None if s <= 92.0 => tally.record(
@@ -206,12 +209,14 @@ pub fn run(args: Args) -> Result<Output> {
     tally.record(
         "Systolic blood pressure",
         "systolic_bp_mmhg",
-        args.systolic_bp_mmhg.map(|v| (format!("{v} mmHg"), score_systolic(v))),
+        args.systolic_bp_mmhg
+            .map(|v| (format!("{v} mmHg"), score_systolic(v))),
     );
     tally.record(
         "Pulse",
         "pulse_bpm",
-        args.pulse_bpm.map(|v| (format!("{v} beats/min"), score_pulse(v))),
+        args.pulse_bpm
+            .map(|v| (format!("{v} beats/min"), score_pulse(v))),
     );
     tally.record(
         "Consciousness",
@@ -242,7 +247,11 @@ pub fn run(args: Args) -> Result<Output> {
         let (frequency, response) = response_for(risk, partial_total);
         explanation.push(format!(
             "Total NEWS2 = {partial_total}{}; risk band {risk:?}",
-            if single_3 { " (a single parameter scores 3)" } else { "" }
+            if single_3 {
+                " (a single parameter scores 3)"
+            } else {
+                ""
+            }
         ));
         (
             Some(partial_total),
@@ -304,9 +313,8 @@ impl Tally {
             }
             None => {
                 self.missing.push(field.to_string());
-                self.explanation.push(format!(
-                    "{parameter}: not provided ({field}); not scored"
-                ));
+                self.explanation
+                    .push(format!("{parameter}: not provided ({field}); not scored"));
                 self.components.push(Component {
                     parameter: parameter.to_string(),
                     points: None,
@@ -333,7 +341,10 @@ fn validate(args: &Args) -> Result<()> {
     }
     if let Some(s) = args.spo2_scale {
         if s != 1 && s != 2 {
-            return Err(Error::invalid(NAME, format!("spo2_scale: must be 1 or 2, got {s}")));
+            return Err(Error::invalid(
+                NAME,
+                format!("spo2_scale: must be 1 or 2, got {s}"),
+            ));
         }
     }
     if let Some(v) = args.systolic_bp_mmhg {
@@ -505,8 +516,20 @@ mod tests {
     #[test]
     fn respiration_boundaries() {
         let table: &[(f64, u32)] = &[
-            (0.0, 3), (8.0, 3), (8.5, 1), (9.0, 1), (11.0, 1), (11.5, 0), (12.0, 0),
-            (20.0, 0), (20.5, 2), (21.0, 2), (24.0, 2), (24.5, 3), (25.0, 3), (60.0, 3),
+            (0.0, 3),
+            (8.0, 3),
+            (8.5, 1),
+            (9.0, 1),
+            (11.0, 1),
+            (11.5, 0),
+            (12.0, 0),
+            (20.0, 0),
+            (20.5, 2),
+            (21.0, 2),
+            (24.0, 2),
+            (24.5, 3),
+            (25.0, 3),
+            (60.0, 3),
         ];
         for &(v, expected) in table {
             assert_eq!(score_respiration(v), expected, "rr {v}");
@@ -516,8 +539,17 @@ mod tests {
     #[test]
     fn spo2_scale1_boundaries() {
         let table: &[(f64, u32)] = &[
-            (85.0, 3), (91.0, 3), (91.5, 2), (92.0, 2), (93.0, 2), (93.5, 1), (94.0, 1),
-            (95.0, 1), (95.5, 0), (96.0, 0), (100.0, 0),
+            (85.0, 3),
+            (91.0, 3),
+            (91.5, 2),
+            (92.0, 2),
+            (93.0, 2),
+            (93.5, 1),
+            (94.0, 1),
+            (95.0, 1),
+            (95.5, 0),
+            (96.0, 0),
+            (100.0, 0),
         ];
         for &(v, expected) in table {
             assert_eq!(score_spo2_scale1(v), expected, "spo2 {v}");
@@ -528,23 +560,56 @@ mod tests {
     fn spo2_scale2_boundaries() {
         // (SpO2, on oxygen, points)
         let table: &[(f64, bool, u32)] = &[
-            (83.0, false, 3), (83.5, false, 2), (84.0, false, 2), (85.0, false, 2),
-            (86.0, false, 1), (87.0, false, 1), (87.5, false, 0), (88.0, false, 0),
-            (92.0, false, 0), (93.0, false, 0), (97.0, false, 0), (100.0, false, 0),
-            (83.0, true, 3), (88.0, true, 0), (92.0, true, 0), (92.5, true, 1),
-            (93.0, true, 1), (94.0, true, 1), (94.5, true, 2), (95.0, true, 2),
-            (96.0, true, 2), (96.5, true, 3), (97.0, true, 3), (100.0, true, 3),
+            (83.0, false, 3),
+            (83.5, false, 2),
+            (84.0, false, 2),
+            (85.0, false, 2),
+            (86.0, false, 1),
+            (87.0, false, 1),
+            (87.5, false, 0),
+            (88.0, false, 0),
+            (92.0, false, 0),
+            (93.0, false, 0),
+            (97.0, false, 0),
+            (100.0, false, 0),
+            (83.0, true, 3),
+            (88.0, true, 0),
+            (92.0, true, 0),
+            (92.5, true, 1),
+            (93.0, true, 1),
+            (94.0, true, 1),
+            (94.5, true, 2),
+            (95.0, true, 2),
+            (96.0, true, 2),
+            (96.5, true, 3),
+            (97.0, true, 3),
+            (100.0, true, 3),
         ];
         for &(v, oxygen, expected) in table {
-            assert_eq!(score_spo2_scale2(v, oxygen), expected, "spo2 {v} oxygen {oxygen}");
+            assert_eq!(
+                score_spo2_scale2(v, oxygen),
+                expected,
+                "spo2 {v} oxygen {oxygen}"
+            );
         }
     }
 
     #[test]
     fn systolic_boundaries() {
         let table: &[(f64, u32)] = &[
-            (70.0, 3), (90.0, 3), (90.5, 2), (91.0, 2), (100.0, 2), (100.5, 1), (101.0, 1),
-            (110.0, 1), (110.5, 0), (111.0, 0), (219.0, 0), (219.5, 3), (220.0, 3),
+            (70.0, 3),
+            (90.0, 3),
+            (90.5, 2),
+            (91.0, 2),
+            (100.0, 2),
+            (100.5, 1),
+            (101.0, 1),
+            (110.0, 1),
+            (110.5, 0),
+            (111.0, 0),
+            (219.0, 0),
+            (219.5, 3),
+            (220.0, 3),
         ];
         for &(v, expected) in table {
             assert_eq!(score_systolic(v), expected, "sbp {v}");
@@ -554,9 +619,21 @@ mod tests {
     #[test]
     fn pulse_boundaries() {
         let table: &[(f64, u32)] = &[
-            (30.0, 3), (40.0, 3), (40.5, 1), (41.0, 1), (50.0, 1), (50.5, 0), (51.0, 0),
-            (90.0, 0), (90.5, 1), (91.0, 1), (110.0, 1), (111.0, 2), (130.0, 2),
-            (130.5, 3), (131.0, 3),
+            (30.0, 3),
+            (40.0, 3),
+            (40.5, 1),
+            (41.0, 1),
+            (50.0, 1),
+            (50.5, 0),
+            (51.0, 0),
+            (90.0, 0),
+            (90.5, 1),
+            (91.0, 1),
+            (110.0, 1),
+            (111.0, 2),
+            (130.0, 2),
+            (130.5, 3),
+            (131.0, 3),
         ];
         for &(v, expected) in table {
             assert_eq!(score_pulse(v), expected, "pulse {v}");
@@ -566,8 +643,20 @@ mod tests {
     #[test]
     fn temperature_boundaries_and_decimals() {
         let table: &[(f64, u32)] = &[
-            (34.0, 3), (35.0, 3), (35.05, 1), (35.1, 1), (36.0, 1), (36.05, 0), (36.1, 0),
-            (38.0, 0), (38.05, 1), (38.1, 1), (39.0, 1), (39.05, 2), (39.1, 2), (41.0, 2),
+            (34.0, 3),
+            (35.0, 3),
+            (35.05, 1),
+            (35.1, 1),
+            (36.0, 1),
+            (36.05, 0),
+            (36.1, 0),
+            (38.0, 0),
+            (38.05, 1),
+            (38.1, 1),
+            (39.0, 1),
+            (39.05, 2),
+            (39.1, 2),
+            (41.0, 2),
         ];
         for &(v, expected) in table {
             assert_eq!(score_temperature(v), expected, "temp {v}");
@@ -580,7 +669,10 @@ mod tests {
         assert!(out.complete);
         assert_eq!(out.total, Some(0));
         assert_eq!(out.risk, Some(Risk::Low));
-        assert_eq!(out.monitoring_frequency.as_deref(), Some("Minimum 12-hourly"));
+        assert_eq!(
+            out.monitoring_frequency.as_deref(),
+            Some("Minimum 12-hourly")
+        );
         assert_eq!(out.components.len(), 7);
     }
 
@@ -593,7 +685,10 @@ mod tests {
         assert!(!out.complete);
         assert_eq!(out.total, None);
         assert_eq!(out.risk, None);
-        assert_eq!(out.missing, vec!["pulse_bpm".to_string(), "temperature_c".to_string()]);
+        assert_eq!(
+            out.missing,
+            vec!["pulse_bpm".to_string(), "temperature_c".to_string()]
+        );
         assert_eq!(out.partial_total, 0);
         let json = serde_json::to_value(&out).unwrap();
         assert!(json["total"].is_null());
@@ -609,7 +704,10 @@ mod tests {
         assert_eq!(out.total, Some(3));
         assert!(out.single_parameter_score_3);
         assert_eq!(out.risk, Some(Risk::LowMedium));
-        assert_eq!(out.monitoring_frequency.as_deref(), Some("Minimum 1-hourly"));
+        assert_eq!(
+            out.monitoring_frequency.as_deref(),
+            Some("Minimum 1-hourly")
+        );
     }
 
     #[test]
@@ -620,7 +718,10 @@ mod tests {
         a.supplemental_oxygen = Some(true);
         let out = run(a).unwrap();
         assert_eq!((out.total, out.risk), (Some(4), Some(Risk::Low)));
-        assert_eq!(out.monitoring_frequency.as_deref(), Some("Minimum 4-6-hourly"));
+        assert_eq!(
+            out.monitoring_frequency.as_deref(),
+            Some("Minimum 4-6-hourly")
+        );
 
         // RR 22 (2) + SpO2 95 (1) + pulse 95 (1) + temp 38.5 (1) = 5 -> medium.
         let mut a = normal();
@@ -700,7 +801,10 @@ mod tests {
         let out = run(a).unwrap();
         assert_eq!(out.total, None);
         assert_eq!(out.partial_total, 9);
-        assert!(out.explanation.iter().any(|l| l.contains("at least the High band")));
+        assert!(out
+            .explanation
+            .iter()
+            .any(|l| l.contains("at least the High band")));
     }
 
     #[test]
@@ -709,7 +813,10 @@ mod tests {
         a.respiratory_rate = Some(120.0);
         assert_eq!(
             run(a).unwrap_err(),
-            Error::invalid(NAME, "respiratory_rate: must be between 0 and 80 breaths/min, got 120")
+            Error::invalid(
+                NAME,
+                "respiratory_rate: must be between 0 and 80 breaths/min, got 120"
+            )
         );
         let mut a = normal();
         a.spo2_scale = Some(3);

@@ -177,7 +177,10 @@ mod tests {
             (24, Severity::Severe),
         ];
         for &(total, band) in table {
-            let out = run(Args { items: items_with_total(total) }).unwrap();
+            let out = run(Args {
+                items: items_with_total(total),
+            })
+            .unwrap();
             assert_eq!(out.total, u32::from(total));
             assert_eq!(out.severity, band, "total {total}");
             assert!(!out.suicide_risk_flag);
@@ -192,7 +195,10 @@ mod tests {
     #[test]
     fn item9_flags_even_with_minimal_total() {
         // Only item 9 = 1: total 1 (minimal) but the flag and safety message are set.
-        let out = run(Args { items: vec![0, 0, 0, 0, 0, 0, 0, 0, 1] }).unwrap();
+        let out = run(Args {
+            items: vec![0, 0, 0, 0, 0, 0, 0, 0, 1],
+        })
+        .unwrap();
         assert_eq!(out.total, 1);
         assert_eq!(out.severity, Severity::Minimal);
         assert!(out.suicide_risk_flag);
@@ -206,7 +212,10 @@ mod tests {
             Error::invalid(NAME, "items: expected exactly 9 item scores, got 8")
         );
         assert_eq!(
-            run(Args { items: vec![0, 0, 0, 4, 0, 0, 0, 0, 0] }).unwrap_err(),
+            run(Args {
+                items: vec![0, 0, 0, 4, 0, 0, 0, 0, 0]
+            })
+            .unwrap_err(),
             Error::invalid(NAME, "items[3] (item 4): must be between 0 and 3, got 4")
         );
     }

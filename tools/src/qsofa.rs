@@ -59,17 +59,37 @@ pub fn definition() -> ToolDefinition {
 
 /// Computes qSOFA.
 pub fn run(args: Args) -> Result<Output> {
-    check_range(NAME, "respiratory_rate", args.respiratory_rate, 0.0, 80.0, "breaths/min")?;
-    check_range(NAME, "systolic_bp_mmhg", args.systolic_bp_mmhg, 0.0, 300.0, "mmHg")?;
+    check_range(
+        NAME,
+        "respiratory_rate",
+        args.respiratory_rate,
+        0.0,
+        80.0,
+        "breaths/min",
+    )?;
+    check_range(
+        NAME,
+        "systolic_bp_mmhg",
+        args.systolic_bp_mmhg,
+        0.0,
+        300.0,
+        "mmHg",
+    )?;
 
     let criteria = [
         (
             args.respiratory_rate >= 22.0,
-            format!("Respiratory rate {} breaths/min (>=22 scores 1)", args.respiratory_rate),
+            format!(
+                "Respiratory rate {} breaths/min (>=22 scores 1)",
+                args.respiratory_rate
+            ),
         ),
         (
             args.systolic_bp_mmhg <= 100.0,
-            format!("Systolic BP {} mmHg (<=100 scores 1)", args.systolic_bp_mmhg),
+            format!(
+                "Systolic BP {} mmHg (<=100 scores 1)",
+                args.systolic_bp_mmhg
+            ),
         ),
         (
             args.altered_mentation,
@@ -84,7 +104,10 @@ pub fn run(args: Args) -> Result<Output> {
     for (met, text) in criteria {
         let points = u32::from(met);
         score += points;
-        explanation.push(format!("{text}: {points} point{}", plural(i64::from(points))));
+        explanation.push(format!(
+            "{text}: {points} point{}",
+            plural(i64::from(points))
+        ));
     }
     let high_risk = score >= 2;
     explanation.push(format!("qSOFA = {score}/3"));
@@ -138,8 +161,14 @@ mod tests {
     #[test]
     fn explanation_lists_each_criterion() {
         let out = run(args(24.0, 95.0, false)).unwrap();
-        assert_eq!(out.explanation[0], "Respiratory rate 24 breaths/min (>=22 scores 1): 1 point");
-        assert_eq!(out.explanation[1], "Systolic BP 95 mmHg (<=100 scores 1): 1 point");
+        assert_eq!(
+            out.explanation[0],
+            "Respiratory rate 24 breaths/min (>=22 scores 1): 1 point"
+        );
+        assert_eq!(
+            out.explanation[1],
+            "Systolic BP 95 mmHg (<=100 scores 1): 1 point"
+        );
         assert_eq!(out.explanation[2], "Altered mentation: no: 0 points");
     }
 
@@ -147,7 +176,10 @@ mod tests {
     fn rejects_out_of_range() {
         assert_eq!(
             run(args(20.0, 400.0, false)).unwrap_err(),
-            Error::invalid(NAME, "systolic_bp_mmhg: must be between 0 and 300 mmHg, got 400")
+            Error::invalid(
+                NAME,
+                "systolic_bp_mmhg: must be between 0 and 300 mmHg, got 400"
+            )
         );
     }
 }

@@ -102,15 +102,35 @@ pub fn definition() -> ToolDefinition {
 pub fn run(args: Args) -> Result<Output> {
     let criteria: [(bool, i32, &str); 10] = [
         (args.active_cancer, 1, "Active cancer"),
-        (args.paralysis_paresis_or_leg_cast, 1, "Paralysis, paresis or leg cast"),
-        (args.bedridden_or_major_surgery, 1, "Bedridden >=3 days or major surgery <12 weeks"),
+        (
+            args.paralysis_paresis_or_leg_cast,
+            1,
+            "Paralysis, paresis or leg cast",
+        ),
+        (
+            args.bedridden_or_major_surgery,
+            1,
+            "Bedridden >=3 days or major surgery <12 weeks",
+        ),
         (args.deep_vein_tenderness, 1, "Deep-vein tenderness"),
         (args.entire_leg_swollen, 1, "Entire leg swollen"),
         (args.calf_swelling_3cm, 1, "Calf swelling >=3 cm"),
-        (args.pitting_oedema_symptomatic_leg, 1, "Pitting oedema (symptomatic leg)"),
-        (args.collateral_superficial_veins, 1, "Collateral superficial veins"),
+        (
+            args.pitting_oedema_symptomatic_leg,
+            1,
+            "Pitting oedema (symptomatic leg)",
+        ),
+        (
+            args.collateral_superficial_veins,
+            1,
+            "Collateral superficial veins",
+        ),
         (args.previous_dvt, 1, "Previously documented DVT"),
-        (args.alternative_diagnosis_as_likely, -2, "Alternative diagnosis at least as likely"),
+        (
+            args.alternative_diagnosis_as_likely,
+            -2,
+            "Alternative diagnosis at least as likely",
+        ),
     ];
     let mut score = 0i32;
     let mut explanation = Vec::new();

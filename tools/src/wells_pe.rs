@@ -102,9 +102,17 @@ pub fn run(args: Args) -> Result<Output> {
     // (present, points in tenths, label)
     let criteria: [(bool, u32, &str); 7] = [
         (args.clinical_signs_of_dvt, 30, "Clinical signs of DVT"),
-        (args.pe_most_likely_diagnosis, 30, "PE the most likely diagnosis"),
+        (
+            args.pe_most_likely_diagnosis,
+            30,
+            "PE the most likely diagnosis",
+        ),
         (args.heart_rate_over_100, 15, "Heart rate >100"),
-        (args.immobilisation_or_recent_surgery, 15, "Immobilisation >=3 days or surgery <4 weeks"),
+        (
+            args.immobilisation_or_recent_surgery,
+            15,
+            "Immobilisation >=3 days or surgery <4 weeks",
+        ),
         (args.previous_dvt_or_pe, 15, "Previous DVT/PE"),
         (args.haemoptysis, 10, "Haemoptysis"),
         (args.malignancy, 10, "Malignancy"),
@@ -214,6 +222,8 @@ mod tests {
         let out = run(args([false; 7])).unwrap();
         assert!(out.suggested_next_step.starts_with("D-dimer"));
         let out = run(args([true; 7])).unwrap();
-        assert!(out.suggested_next_step.starts_with("Immediate CT pulmonary angiography"));
+        assert!(out
+            .suggested_next_step
+            .starts_with("Immediate CT pulmonary angiography"));
     }
 }
