@@ -294,12 +294,14 @@ fn flatten_content(i: usize, content: Option<Content>, role: Role) -> Result<Str
                         }
                         text.push_str(t);
                     }
-                    "image_url" | "input_audio" | "file" => return Err(ApiError::unsupported(
-                        &format!("{p}.type"),
-                        &format!(
+                    "image_url" | "input_audio" | "file" => {
+                        return Err(ApiError::unsupported(
+                            &format!("{p}.type"),
+                            &format!(
                             "`{kind}` parts need a multimodal model; this model reads text only"
                         ),
-                    )),
+                        ))
+                    }
                     "refusal" if role == Role::Assistant => {}
                     other => {
                         return Err(ApiError::invalid(

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::{check_items, object_schema, Result, ToolDefinition};
+use crate::{check_items, itemised, object_schema, Result, ToolDefinition};
 
 /// Tool name used by the dispatcher.
 pub const NAME: &str = "gad7";
@@ -98,12 +98,7 @@ fn severity(total: u32) -> Severity {
 pub fn run(args: Args) -> Result<Output> {
     let total = check_items(NAME, &args.items, 7, 3)?;
     let band = severity(total);
-    let mut explanation: Vec<String> = ITEMS
-        .iter()
-        .zip(&args.items)
-        .enumerate()
-        .map(|(i, (label, score))| format!("Item {} ({label}): {score}", i + 1))
-        .collect();
+    let mut explanation = itemised(&ITEMS, &args.items);
     explanation.push(format!("Total {total}/21: {band:?}"));
     let action = match band {
         Severity::Minimal => "Minimal anxiety: no specific action usually needed.",

@@ -245,6 +245,16 @@ pub(crate) fn check_range(
 }
 
 /// Validates a questionnaire: exactly `expected` items each in `0..=max`; returns the sum.
+/// One explanation line per questionnaire item: `Item 3 (label): 2`.
+pub(crate) fn itemised(labels: &[&str], items: &[u8]) -> Vec<String> {
+    labels
+        .iter()
+        .zip(items)
+        .enumerate()
+        .map(|(i, (label, score))| format!("Item {} ({label}): {score}", i + 1))
+        .collect()
+}
+
 pub(crate) fn check_items(tool: &str, items: &[u8], expected: usize, max: u8) -> Result<u32> {
     if items.len() != expected {
         return Err(Error::invalid(

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::{check_items, object_schema, Result, ToolDefinition};
+use crate::{check_items, itemised, object_schema, Result, ToolDefinition};
 
 /// Tool name used by the dispatcher.
 pub const NAME: &str = "phq9";
@@ -113,12 +113,7 @@ fn severity(total: u32) -> Severity {
 pub fn run(args: Args) -> Result<Output> {
     let total = check_items(NAME, &args.items, 9, 3)?;
     let band = severity(total);
-    let mut explanation: Vec<String> = ITEMS
-        .iter()
-        .zip(&args.items)
-        .enumerate()
-        .map(|(i, (label, score))| format!("Item {} ({label}): {score}", i + 1))
-        .collect();
+    let mut explanation = itemised(&ITEMS, &args.items);
     explanation.push(format!("Total {total}/27: {band:?}"));
     let action = match band {
         Severity::Minimal => "Minimal symptoms: no treatment usually needed; reassess if concerns persist.",
