@@ -1,1 +1,10 @@
-//! medserve guardrails.
+//! Deterministic safety guardrails: the rules decide, the model explains, a human decides.
+//!
+//! Input side: emergency red flags, prompt injection, harmful requests, PHI. Output side: a
+//! streaming policy filter on model text. Everything here is pure, synchronous and
+//! auditable: no model runs in this crate.
+
+pub mod injection;
+pub mod policy;
+pub mod red_flags;
+pub mod red_flags_eval;
