@@ -611,7 +611,7 @@ fn overload_gets_429_and_a_disconnect_frees_the_slot() {
         engine(),
         ServerSettings {
             max_inflight: 1,
-            keep_alive: Duration::from_secs(15),
+            ..Default::default()
         },
         Duration::from_secs(5),
     );
@@ -712,5 +712,67 @@ fn graceful_shutdown_drains_in_flight_streams() {
             .expect("server stopped")
             .unwrap()
             .unwrap();
+    });
+}
+
+#[test]
+fn red_flags_get_the_fixed_emergency_answer_before_any_model_runs() {
+    let s = TestServer::shared();
+    let url = s.url("/v1/chat/completions");
+    run(async {
+        let msg = "my jaw and left arm ache and I'm sweating a lot";
+        let (status, v) = post_json(&url, &chat(msg, json!({"max_tokens": 50}))).await;
+        assert_eq!(status, 200, "{v}");
+        let rf = &v["medserve"]["red_flag"];
+        assert_eq!(rf["action"], "emergency", "{v}");
+        assert!(
+            rf["categories"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("cardiac")),
+            "{v}"
+        );
+        assert!(!rf["matched"].as_array().unwrap().is_empty());
+        let text = v["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            text.starts_with("This may be a medical emergency. Call your local emergency number"),
+            "{text}"
+        );
+        // No model ran: no tokens were processed.
+        assert_eq!(v["usage"]["total_tokens"], 0);
+
+        // Streaming clients get the same text as a normal stream, `medserve` on the final chunk.
+        let mut body = chat(
+            msg,
+            json!({"stream": true, "stream_options": {"include_usage": true}}),
+        );
+        body["max_tokens"] = json!(50);
+        let (_, _, items) = post_stream(&url, &body).await;
+        assert_eq!(stream_text(&items), text);
+        let SseItem::Json(last) = &items[items.len() - 3] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(last["choices"][0]["finish_reason"], "stop");
+        assert_eq!(last["medserve"]["red_flag"], *rf);
+        assert_eq!(items.last(), Some(&SseItem::Done));
+
+        // A hard negative runs the model and says it checked: red_flag is null.
+        let (status, v) = post_json(
+            &url,
+            &chat(
+                "I had a stroke in 2019. Which foods are good for my heart?",
+                json!({"max_tokens": 8}),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+        assert!(
+            v["medserve"].get("red_flag").is_some_and(Value::is_null),
+            "{v}"
+        );
+        assert!(v["usage"]["completion_tokens"].as_u64().unwrap() >= 1);
     });
 }

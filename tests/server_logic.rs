@@ -88,6 +88,7 @@ fn sse_keep_alive_comments_flow_while_the_model_is_slow() {
         ServerSettings {
             max_inflight: 4,
             keep_alive: Duration::from_secs(1),
+            ..Default::default()
         },
         Duration::from_secs(1),
     );

@@ -4,7 +4,12 @@
 //! streaming policy filter on model text. Everything here is pure, synchronous and
 //! auditable: no model runs in this crate.
 
+pub mod emergency;
+pub mod harmful;
 pub mod injection;
+pub mod input;
+pub mod phi;
 pub mod policy;
 pub mod red_flags;
 pub mod red_flags_eval;
+pub mod vitals;

@@ -226,7 +226,9 @@ pub enum FilterEvent {
     /// The answer was stopped. Send `safe_text` and end the stream.
     Blocked {
         /// Text to send instead of the rest of the answer: any text approved earlier in the
-        /// same call (so nothing already approved is lost), then [`BLOCK_MESSAGE`].
+        /// same call (so nothing already approved is lost), the blocked sentence's leading
+        /// whitespace, then [`BLOCK_MESSAGE`]. The text sent in total is therefore the same
+        /// however the answer was split into deltas.
         safe_text: String,
         /// The verdicts for the sentence that caused the block.
         verdicts: Vec<Verdict>,

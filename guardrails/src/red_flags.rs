@@ -629,6 +629,14 @@ const PATTERN_SRC: &[(Sig, &str)] = &[
     ),
     (
         Sig::SelfHarm,
+        r"\b(?:kill|killing|end|ending|take|taking) (?:himself|herself|themselves|themself|his own life|her own life|their own life|his life|her life|their life)\b",
+    ),
+    (
+        Sig::SelfHarm,
+        r"\b(?:harming|cutting|burning|starving) (?:himself|herself|themselves|themself)\b",
+    ),
+    (
+        Sig::SelfHarm,
         r"\b(?:end it all|ending it all|end everything|end it tonight|end it today|end it now|end it soon)\b",
     ),
     (
@@ -645,7 +653,7 @@ const PATTERN_SRC: &[(Sig, &str)] = &[
     ),
     (
         Sig::SelfHarm,
-        r"\b(?:want|wish|wishing|would rather|ready|prefer|better off) (?:[^ ]+ ){0,2}?(?:die|be dead|dead|not wake up|not be here|not exist|disappear forever|sleep forever|never wake up|not be alive)\b",
+        r"\b(?:want|wants|wanted|wish|wishes|wishing|would rather|ready|prefer|better off) (?:[^ ]+ ){0,2}?(?:die|be dead|dead|not wake up|not be here|not exist|disappear forever|sleep forever|never wake up|not be alive)\b",
     ),
     (
         Sig::SelfHarm,
@@ -1013,7 +1021,7 @@ const HARMLESS_SRC: &[&str] = &[
     r"\bconfus\w* (?:about|by|with|as to|over|what|which|how|why|whether|if|on)\b",
     r"\bcan not (?:talk|speak) (?:right now|now|at the moment|long|for long|much|to|french|spanish|english|german|italian|the language|very well)\b",
     r"\bwake up (?:in the mornings?|early|on time|for work|for school)\b",
-    r"\b(?:cutting|hurting|cut|hurt) myself (?:shaving|cooking|on|by accident|accidentally|while|when|lifting|playing|at the gym|at work|exercising|doing|chopping)\b",
+    r"\b(?:cutting|hurting|cut|hurt) (?:myself|himself|herself|themselves) (?:shaving|cooking|on|by accident|accidentally|while|when|lifting|playing|at the gym|at work|exercising|doing|chopping)\b",
     r"\bdrowning in (?:work|paperwork|debt|emails|homework|bills|admin|stress|deadlines)\b",
     r"\bbaby (?:aspirin|shower|food|wipes|oil|monitor|carrots|spinach|powder|steps|blues|teeth|sling|clothes)\b",
     r"\bchok\w* (?:hazard|hazards)\b",
@@ -1264,7 +1272,8 @@ fn tokenize(text: &str) -> Vec<Piece> {
             i = j;
         } else if c.is_alphanumeric() {
             let mut raw = String::new();
-            let mut apos_s = false;
+            // Byte offset in `raw` where the last (dropped) apostrophe stood.
+            let mut apos_at: Option<usize> = None;
             let mut j = i;
             while j < n {
                 let cj = chars[j].1;
@@ -1272,18 +1281,14 @@ fn tokenize(text: &str) -> Vec<Piece> {
                     raw.extend(cj.to_lowercase());
                     j += 1;
                 } else if is_apostrophe(cj) && j + 1 < n && chars[j + 1].1.is_alphabetic() {
-                    let s_next = matches!(chars[j + 1].1, 's' | 'S');
-                    let s_last = j + 2 >= n || !chars[j + 2].1.is_alphanumeric();
-                    if s_next && s_last {
-                        apos_s = true;
-                    }
+                    apos_at = Some(raw.len());
                     j += 1;
                 } else {
                     break;
                 }
             }
             let end = byte_at(j);
-            let canon = canonical_word(&raw, apos_s);
+            let canon = canonical_word(&raw, apos_at);
             if matches!(
                 canon.as_str(),
                 "but" | "however" | "although" | "though" | "whereas"
@@ -1310,9 +1315,27 @@ fn tokenize(text: &str) -> Vec<Piece> {
 }
 
 /// Normalises one lower-cased word: possessive/contraction handling and respelling.
-fn canonical_word(raw: &str, apos_s: bool) -> String {
+/// `apos_at` is where an apostrophe stood inside `raw`, if there was one.
+fn canonical_word(raw: &str, apos_at: Option<usize>) -> String {
     let mut word = raw;
-    if apos_s {
+    let suffix = apos_at.and_then(|at| raw.get(at..)).unwrap_or("");
+    let base = apos_at.and_then(|at| raw.get(..at)).unwrap_or("");
+    let expansion = match suffix {
+        "ll" => Some("will"),
+        "ve" => Some("have"),
+        "re" => Some("are"),
+        "d" => Some("would"),
+        "m" => Some("am"),
+        _ => None,
+    };
+    if let (Some(expanded), false) = (expansion, base.is_empty()) {
+        let head = match respell(base) {
+            Some(fixed) => fixed,
+            None => base,
+        };
+        return format!("{head} {expanded}");
+    }
+    if suffix == "s" {
         if let Some(base) = raw.strip_suffix('s') {
             if matches!(
                 base,
@@ -2361,11 +2384,15 @@ mod tests {
 
     #[test]
     fn normalisation() {
-        assert_eq!(canonical_word("cant", false), "can not");
-        assert_eq!(canonical_word("chesst", false), "chest");
-        assert_eq!(canonical_word("breathe", false), "breath");
-        assert_eq!(canonical_word("dads", true), "dad");
-        assert_eq!(canonical_word("hes", true), "he is");
+        assert_eq!(canonical_word("cant", None), "can not");
+        assert_eq!(canonical_word("cant", Some(3)), "can not");
+        assert_eq!(canonical_word("chesst", None), "chest");
+        assert_eq!(canonical_word("breathe", None), "breath");
+        assert_eq!(canonical_word("dads", Some(3)), "dad");
+        assert_eq!(canonical_word("hes", Some(2)), "he is");
+        assert_eq!(canonical_word("ill", Some(1)), "i will");
+        assert_eq!(canonical_word("ill", None), "ill");
+        assert_eq!(canonical_word("theyve", Some(4)), "they have");
         let pieces = tokenize("I can't breathe, it's 38.5°C");
         let words: Vec<String> = pieces
             .iter()
@@ -2421,6 +2448,7 @@ mod tests {
             "my chest of drawers is so heavy",
             "chest muscles sore after the gym",
             "got my flu jab and my arm is sore",
+            "I'm scared I'll have a heart attack before the exam",
         ]);
     }
 
@@ -2534,6 +2562,8 @@ mod tests {
                 "thinking about killing myself",
                 "i feel suicidal",
                 "everyone would be better off without me",
+                "my friend said she wants to die",
+                "my son told me he wanted to kill himself",
             ],
         );
         assert_quiet(&[
@@ -2543,6 +2573,7 @@ mod tests {
             "I wanted to die of embarrassment",
             "this traffic is killing me",
             "I don't want to die, I'm scared of the operation",
+            "he cut himself shaving this morning",
         ]);
     }
 

@@ -9,13 +9,13 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::StreamExt;
-use medserve_models::{Event, EventStream, GenerateRequest, TokenLogprob};
+use medserve_models::{ChatMessage, Event, EventStream, GenerateRequest, Role, TokenLogprob};
 use serde_json::{json, Value};
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::error::ApiError;
 use crate::openai::{
-    ApiJson, ChatCompletionRequest, ChatJob, LogprobsBody, MedserveFacts, UsageBody,
+    ApiJson, ChatCompletionRequest, ChatJob, LogprobsBody, MedserveFacts, RedFlagFacts, UsageBody,
 };
 use crate::AppState;
 
@@ -27,11 +27,13 @@ struct Meta {
     fingerprint: String,
     seed: i64,
     started: Instant,
+    red_flag: Option<RedFlagFacts>,
 }
 
 impl Meta {
     fn facts(&self, ttft: Option<Instant>) -> MedserveFacts {
         MedserveFacts {
+            red_flag: self.red_flag.clone(),
             seed: self.seed,
             ttft_ms: ttft.map(|t| t.duration_since(self.started).as_millis() as u64),
             total_ms: self.started.elapsed().as_millis() as u64,
@@ -71,6 +73,23 @@ pub async fn chat_completions(
     }
     let mut job: ChatJob = req.validate()?;
     tracing::Span::current().record("stream", job.stream);
+    let mut meta = Meta {
+        id: format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
+        created: now_secs(),
+        model: engine.info().id.clone(),
+        fingerprint: state.fingerprint(),
+        seed: job.seed,
+        started,
+        red_flag: None,
+    };
+
+    // Rules decide emergencies before any model runs.
+    if let Some(rf) = red_flags(&job.messages) {
+        tracing::info!(categories = ?rf.categories, "red flag: fixed emergency answer");
+        let text = emergency_message(&rf, &state.settings().emergency_numbers);
+        meta.red_flag = Some(rf);
+        return Ok(fixed_answer(&state, meta, text, &job));
+    }
 
     let permit = state
         .slots()
@@ -98,14 +117,6 @@ pub async fn chat_completions(
     }
     job.sampling.max_tokens = Some(completion);
 
-    let meta = Meta {
-        id: format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
-        created: now_secs(),
-        model: engine.info().id.clone(),
-        fingerprint: state.fingerprint(),
-        seed: job.seed,
-        started,
-    };
     let want_logprobs = job.sampling.logprobs;
     let events = engine
         .generate(GenerateRequest {
@@ -124,7 +135,7 @@ pub async fn chat_completions(
             state,
             events,
             meta,
-            permit,
+            Some(permit),
             job.include_usage,
             want_logprobs,
         ))
@@ -133,6 +144,68 @@ pub async fn chat_completions(
         drop(permit);
         Ok(Json(body).into_response())
     }
+}
+
+/// Checks the latest user message for emergency red flags.
+fn red_flags(messages: &[ChatMessage]) -> Option<RedFlagFacts> {
+    let last_user = messages.iter().rev().find(|m| m.role == Role::User)?;
+    let d = medserve_guardrails::red_flags::detect(&last_user.content);
+    if !d.is_emergency() {
+        return None;
+    }
+    Some(RedFlagFacts {
+        categories: d
+            .categories
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect(),
+        matched: d.matched.iter().map(|m| m.phrase.clone()).collect(),
+        action: "emergency".into(),
+    })
+}
+
+fn emergency_message(rf: &RedFlagFacts, numbers: &str) -> String {
+    let cats: Vec<_> = medserve_guardrails::red_flags::Category::ALL
+        .into_iter()
+        .filter(|c| rf.categories.iter().any(|n| n == c.as_str()))
+        .collect();
+    medserve_guardrails::emergency::emergency_message(&cats, numbers)
+}
+
+/// An answer written by the server, not the model (no tokens were processed: usage is 0),
+/// as JSON or as a normal stream with `medserve` on the final chunk.
+fn fixed_answer(state: &AppState, meta: Meta, text: String, job: &ChatJob) -> Response {
+    let usage = medserve_models::Usage::default();
+    if !job.stream {
+        let body = json!({
+            "id": meta.id,
+            "object": "chat.completion",
+            "created": meta.created,
+            "model": meta.model,
+            "system_fingerprint": meta.fingerprint,
+            "service_tier": "default",
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": text, "refusal": null, "annotations": []},
+                "logprobs": null,
+                "finish_reason": "stop",
+            }],
+            "usage": UsageBody::from(usage),
+            "medserve": meta.facts(None),
+        });
+        return Json(body).into_response();
+    }
+    let events: EventStream = Box::pin(futures::stream::iter([
+        Ok(Event::Delta {
+            text,
+            logprobs: Vec::new(),
+        }),
+        Ok(Event::Done {
+            finish_reason: medserve_models::FinishReason::Stop,
+            usage,
+        }),
+    ]));
+    stream_response(state.clone(), events, meta, None, job.include_usage, false)
 }
 
 async fn collect(
@@ -194,7 +267,7 @@ fn stream_response(
     state: AppState,
     mut events: EventStream,
     meta: Meta,
-    permit: OwnedSemaphorePermit,
+    permit: Option<OwnedSemaphorePermit>,
     include_usage: bool,
     want_logprobs: bool,
 ) -> Response {

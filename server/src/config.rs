@@ -52,6 +52,10 @@ pub struct ServeArgs {
     /// Seconds between SSE keep-alive comments [default: 15].
     #[arg(long, env = "MEDSERVE_KEEP_ALIVE_SECS")]
     pub keep_alive_secs: Option<u64>,
+    /// Whom the fixed emergency answer tells people to call, e.g. "000 (Australia)"
+    /// [default: "your local emergency number (911 in the US, 999 in the UK, 112 in the EU)"].
+    #[arg(long, env = "MEDSERVE_EMERGENCY_NUMBERS")]
+    pub emergency_numbers: Option<String>,
 }
 
 /// A validated configuration.
@@ -75,6 +79,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// SSE keep-alive interval.
     pub keep_alive: Duration,
+    /// Emergency numbers text.
+    pub emergency_numbers: String,
 }
 
 /// Why a configuration was refused.
@@ -147,6 +153,7 @@ impl ServeArgs {
             prefix_cache_n: self.prefix_cache_n.or(file.prefix_cache_n),
             shutdown_grace_secs: self.shutdown_grace_secs.or(file.shutdown_grace_secs),
             keep_alive_secs: self.keep_alive_secs.or(file.keep_alive_secs),
+            emergency_numbers: self.emergency_numbers.or(file.emergency_numbers),
         })
     }
 
@@ -203,6 +210,13 @@ impl ServeArgs {
             prefix_cache_n,
             shutdown_grace: Duration::from_secs(args.shutdown_grace_secs.unwrap_or(30)),
             keep_alive: Duration::from_secs(keep_alive_secs),
+            emergency_numbers: match args.emergency_numbers {
+                Some(n) if n.trim().is_empty() => {
+                    return Err(invalid("emergency_numbers", "must not be empty"))
+                }
+                Some(n) => n,
+                None => medserve_guardrails::emergency::DEFAULT_NUMBERS.to_string(),
+            },
         })
     }
 }

@@ -38,6 +38,8 @@ pub struct ServerSettings {
     pub max_inflight: usize,
     /// SSE keep-alive comment interval.
     pub keep_alive: Duration,
+    /// Whom the emergency answer tells people to call.
+    pub emergency_numbers: String,
 }
 
 impl Default for ServerSettings {
@@ -45,6 +47,7 @@ impl Default for ServerSettings {
         Self {
             max_inflight: 40,
             keep_alive: Duration::from_secs(15),
+            emergency_numbers: medserve_guardrails::emergency::DEFAULT_NUMBERS.to_string(),
         }
     }
 }

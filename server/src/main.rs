@@ -103,6 +103,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let state = AppState::new(ServerSettings {
             max_inflight: cfg.max_num_seqs + cfg.max_queue,
             keep_alive: cfg.keep_alive,
+            emergency_numbers: cfg.emergency_numbers.clone(),
         });
         let loader_state = state.clone();
         let opts = MistralOptions {

@@ -633,9 +633,23 @@ pub struct LogprobsBody {
     pub refusal: Option<Vec<TokenLogprob>>,
 }
 
+/// The red-flag verdict of a request (`medserve.red_flag`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RedFlagFacts {
+    /// Emergency categories raised, e.g. `["cardiac"]`.
+    pub categories: Vec<String>,
+    /// The phrases that raised them.
+    pub matched: Vec<String>,
+    /// What the server did: always `emergency` (a fixed answer, no model).
+    pub action: String,
+}
+
 /// What the server did, under `medserve` in responses.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct MedserveFacts {
+    /// `null`: the latest user message was checked for emergency red flags and none was
+    /// found. Otherwise the verdict, and the answer is the fixed emergency text.
+    pub red_flag: Option<RedFlagFacts>,
     /// The sampler seed used (the request's, or a fresh one): resend it to reproduce.
     pub seed: i64,
     /// Milliseconds from request arrival to the first token.

@@ -1,0 +1,1738 @@
+//! Detection and redaction of HIPAA Safe Harbor identifiers that can appear in chat text.
+//!
+//! Each rule is a regex plus a validation step (checksums, date ranges, name lists).
+//! Labelled identifiers ("MRN 12345678", "policy number ABC123") are reported as the
+//! value only, so [`redact`] keeps the label: `MRN [MRN]`. Overlapping candidates are
+//! resolved by keeping the longer span, then the more specific kind.
+//!
+//! Names are found from context cues ("my name is", "Dr.", "Mrs", "patient", "this is",
+//! "name:", sign-offs and signature lines) and from a built-in list of common first
+//! names, either alone or followed by a capitalised surname. Drug, disease, weekday and
+//! month words are never taken as names.
+
+use std::sync::LazyLock;
+
+use regex::{Captures, Regex};
+use serde::{Deserialize, Serialize};
+
+/// Kind of Safe Harbor identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhiKind {
+    /// A person's name.
+    Name,
+    /// Street address, city or town, ZIP code or postcode.
+    Geographic,
+    /// A date (or month) more specific than a year, including dates of birth.
+    Date,
+    /// An age over 89.
+    Age90Plus,
+    /// Telephone number.
+    Phone,
+    /// Fax number.
+    Fax,
+    /// Email address.
+    Email,
+    /// Social security number (including UK National Insurance numbers).
+    Ssn,
+    /// Medical record, hospital or NHS number.
+    Mrn,
+    /// Health plan member, policy or group number.
+    HealthPlan,
+    /// Account, card or bank number.
+    Account,
+    /// Licence, certificate, passport, DEA or NPI number.
+    Licence,
+    /// Vehicle identifier: VIN or number plate.
+    Vehicle,
+    /// Device identifier or serial number (including UDI).
+    Device,
+    /// Web address.
+    Url,
+    /// IP address.
+    Ip,
+}
+
+impl PhiKind {
+    /// Tag used inside redaction placeholders, e.g. `NAME` for `[NAME]`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            PhiKind::Name => "NAME",
+            PhiKind::Geographic => "LOCATION",
+            PhiKind::Date => "DATE",
+            PhiKind::Age90Plus => "AGE:90+",
+            PhiKind::Phone => "PHONE",
+            PhiKind::Fax => "FAX",
+            PhiKind::Email => "EMAIL",
+            PhiKind::Ssn => "SSN",
+            PhiKind::Mrn => "MRN",
+            PhiKind::HealthPlan => "HEALTH_PLAN",
+            PhiKind::Account => "ACCOUNT",
+            PhiKind::Licence => "LICENCE",
+            PhiKind::Vehicle => "VEHICLE",
+            PhiKind::Device => "DEVICE",
+            PhiKind::Url => "URL",
+            PhiKind::Ip => "IP",
+        }
+    }
+
+    /// Tie-break between overlapping spans of equal length: higher is more specific.
+    fn specificity(self) -> u8 {
+        match self {
+            PhiKind::Email => 10,
+            PhiKind::Url | PhiKind::Ip | PhiKind::Ssn | PhiKind::Mrn | PhiKind::HealthPlan => 9,
+            PhiKind::Account | PhiKind::Licence | PhiKind::Vehicle | PhiKind::Device => 8,
+            PhiKind::Fax | PhiKind::Phone => 7,
+            PhiKind::Date | PhiKind::Age90Plus => 6,
+            PhiKind::Geographic => 5,
+            PhiKind::Name => 4,
+        }
+    }
+}
+
+/// One detected identifier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhiSpan {
+    /// Kind of identifier.
+    pub kind: PhiKind,
+    /// Byte offset of the start in the input.
+    pub start: usize,
+    /// Byte offset one past the end in the input.
+    pub end: usize,
+    /// The identifier text as it appears in the input.
+    pub text: String,
+}
+
+/// Finds identifiers in `text`. Spans are sorted and never overlap.
+pub fn detect_phi(text: &str) -> Vec<PhiSpan> {
+    let mut candidates: Vec<(usize, usize, PhiKind)> = Vec::new();
+    for rule in RULES.iter() {
+        let mut pos = 0usize;
+        while pos <= text.len() {
+            let Some(caps) = rule.re.captures_at(text, pos) else {
+                break;
+            };
+            let Some(whole) = caps.get(0) else { break };
+            let value = caps.name("v").unwrap_or(whole);
+            let (start, end) = trim_value(text, value.start(), value.end());
+            if start < end {
+                if let Some(kind) = validate(rule, &text[start..end], &caps, text, start) {
+                    candidates.push((start, end, kind));
+                }
+            }
+            // Restart one character after the match start so overlapping candidates
+            // (e.g. "Hello John Smith") are still seen.
+            let step = text[whole.start()..]
+                .chars()
+                .next()
+                .map_or(1, char::len_utf8);
+            pos = whole.start() + step;
+        }
+    }
+    resolve(text, candidates)
+}
+
+/// Replaces each identifier with a typed placeholder such as `[NAME]`, `[PHONE]`,
+/// `[DATE:2021]` (the year is kept when present) or `[AGE:90+]`.
+pub fn redact(text: &str) -> String {
+    let spans = detect_phi(text);
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0usize;
+    for span in &spans {
+        out.push_str(&text[last..span.start]);
+        out.push_str(&placeholder(span));
+        last = span.end;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+fn placeholder(span: &PhiSpan) -> String {
+    match span.kind {
+        PhiKind::Date => match YEAR.find(&span.text) {
+            Some(year) => format!("[DATE:{}]", year.as_str()),
+            None => "[DATE]".to_string(),
+        },
+        kind => format!("[{}]", kind.tag()),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Rules
+// ---------------------------------------------------------------------------
+
+/// Validation applied to a regex match before it becomes a candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// Accept as is.
+    Plain,
+    /// US SSN area/group/serial rules.
+    Ssn,
+    /// 13–19 digits passing the Luhn check (payment cards).
+    Luhn,
+    /// DEA registration number checksum.
+    Dea,
+    /// At least this many digits.
+    Digits(usize),
+    /// Contains both a digit and a letter.
+    DigitAndLetter,
+    /// Numeric day/month/year with a valid day and month.
+    NumericDate,
+    /// Month name with a day between 1 and 31.
+    MonthDay,
+    /// Two-letter prefix (group `s`) is a US state code.
+    UsState,
+    /// A place name that is not a state, country or common word.
+    Place,
+    /// After "my name is": capitalised, or a known first name.
+    NameCue,
+    /// After "this is": a known first name, or two capitalised words.
+    NameCueWeak,
+    /// After "I'm": must start with a known first name.
+    FirstNameLed,
+    /// After a title or label: not a stop word.
+    NotStop,
+    /// Known first name followed by a capitalised surname.
+    NamePair,
+    /// A known, unambiguous first name on its own.
+    FirstNameSingle,
+    /// Telephone number with 10–15 digits.
+    PhoneDigits,
+    /// Labelled telephone number with 7–15 digits.
+    PhoneLabel,
+    /// Seventeen-character VIN with letters and digits.
+    Vin,
+    /// Day/month without a year after a date cue, not followed by a quantity word.
+    ShortDate,
+    /// An age not followed by a unit such as "kg".
+    BareAge,
+}
+
+struct Rule {
+    kind: PhiKind,
+    check: Check,
+    re: Regex,
+}
+
+const RULE_SRC: &[(PhiKind, Check, &str)] = &[
+    // --- Email, URL, IP ---
+    (
+        PhiKind::Email,
+        Check::Plain,
+        r"(?i)\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b",
+    ),
+    (
+        PhiKind::Url,
+        Check::Plain,
+        r"(?i)\b(?:https?://|ftp://|www\.)[^\s<>()\[\]{}]+",
+    ),
+    (
+        PhiKind::Url,
+        Check::Plain,
+        r"(?i)\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|io|info|biz|co\.uk|org\.uk|nhs\.uk|ac\.uk|gov\.uk)(?:/[^\s<>()]*)?",
+    ),
+    (
+        PhiKind::Ip,
+        Check::Plain,
+        r"\b(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\b",
+    ),
+    (
+        PhiKind::Ip,
+        Check::Plain,
+        r"(?i)\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b",
+    ),
+    (
+        PhiKind::Ip,
+        Check::Plain,
+        r"(?i)\b(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,5})?",
+    ),
+    // --- SSN / National Insurance ---
+    (
+        PhiKind::Ssn,
+        Check::Ssn,
+        r"\b(?P<v>[0-9]{3}-[0-9]{2}-[0-9]{4})\b",
+    ),
+    (
+        PhiKind::Ssn,
+        Check::Ssn,
+        r"(?i)\b(?:ssn|social security(?: number| no\.?| #)?|soc\.? sec\.?(?: no\.?)?)\s*(?:is\s*)?[:#]?\s*(?P<v>[0-9]{3}[- ]?[0-9]{2}[- ]?[0-9]{4})\b",
+    ),
+    (
+        PhiKind::Ssn,
+        Check::Plain,
+        r"\b(?P<v>[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D])\b",
+    ),
+    (
+        PhiKind::Ssn,
+        Check::Plain,
+        r"(?i)\b(?:ni|national insurance)(?: number| no\.?)?\s*(?:is\s*)?[:#]?\s*(?P<v>[a-z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[a-d])\b",
+    ),
+    // --- Medical record numbers ---
+    (
+        PhiKind::Mrn,
+        Check::Digits(5),
+        r"(?i)\b(?:mrn|m\.r\.n\.?|medical record(?: number| no\.?| num| #)?|med(?:ical)? rec(?:ord)?\.?(?: no\.?| #| number)?|record (?:number|no\.?|num|#)|hospital (?:number|no\.?|id)|patient (?:id|number|no\.?|#)|chart (?:number|no\.?|#)|nhs (?:number|no\.?)|unit number|case (?:number|no\.?))\s*(?:is\s*)?[:#]?\s*(?P<v>[a-z]{0,3}-?[0-9][0-9 -]{2,16}[0-9])\b",
+    ),
+    // --- Health plan ---
+    (
+        PhiKind::HealthPlan,
+        Check::Digits(3),
+        r"(?i)\b(?:member(?:ship)?|policy|plan|insurance|insurer|subscriber|group|medicaid|medicare|beneficiary|health plan|hicn|mbi)\s*(?:id|number|no\.?|num|#|identifier)\s*(?:is\s*)?[:#]?\s*(?P<v>[a-z0-9][a-z0-9-]{3,19})\b",
+    ),
+    // --- Accounts and cards ---
+    (
+        PhiKind::Account,
+        Check::Digits(4),
+        r"(?i)\b(?:account|acct|a/c|bank account|billing account|invoice|sort code|card|credit card|debit card)\s*(?:number|no\.?|num|#)?\s*(?:is\s*)?[:#]?\s*(?P<v>[0-9][0-9 -]{2,30}[0-9])\b",
+    ),
+    (
+        PhiKind::Account,
+        Check::Luhn,
+        r"\b(?P<v>[0-9]{4}[- ]?[0-9]{4}[- ]?[0-9]{4}[- ]?[0-9]{1,7})\b",
+    ),
+    (
+        PhiKind::Account,
+        Check::Digits(8),
+        r"\b(?P<v>[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?)\b",
+    ),
+    // --- Licences and certificates ---
+    (
+        PhiKind::Licence,
+        Check::Digits(3),
+        r"(?i)\b(?:licen[cs]e|driver'?s licen[cs]e|driving licen[cs]e|medical licen[cs]e|certificate|cert\.?|dea|npi|gmc|nmc|hcpc|passport)\s*(?:number|no\.?|num|#|id)?\s*(?:is\s*)?[:#]?\s*(?P<v>[a-z0-9][a-z0-9-]{4,19})\b",
+    ),
+    (
+        PhiKind::Licence,
+        Check::Dea,
+        r"\b(?P<v>[A-Z][A-Z9][0-9]{7})\b",
+    ),
+    // --- Vehicles ---
+    (
+        PhiKind::Vehicle,
+        Check::Vin,
+        r"\b(?P<v>[A-HJ-NPR-Z0-9]{17})\b",
+    ),
+    (
+        PhiKind::Vehicle,
+        Check::DigitAndLetter,
+        r"(?i)\b(?:licen[cs]e plate|number plate|plate number|plate|reg(?:istration)?(?: number| no\.?| plate| mark)?|vehicle reg(?:istration)?|vin)\s*(?:is\s*)?[:#]?\s*(?P<v>[a-z0-9]{1,4}[ -]?[a-z0-9]{1,4}(?:[ -]?[a-z0-9]{1,4})?)\b",
+    ),
+    (
+        PhiKind::Vehicle,
+        Check::Plain,
+        r"\b(?P<v>[A-Z]{2}[0-9]{2} ?[A-Z]{3})\b",
+    ),
+    // --- Devices ---
+    (
+        PhiKind::Device,
+        Check::Digits(3),
+        r"(?i)\b(?:serial(?: number| no\.?| #)?|s/n|device (?:id|serial|number|no\.?)|udi|implant (?:id|serial|number|no\.?)|pacemaker (?:serial|id|number)|model (?:number|no\.?)|imei)\s*(?:is\s*)?[:#]?\s*(?P<v>[a-z0-9(][a-z0-9()/.-]{4,60})",
+    ),
+    // --- Phones and faxes (a nearby "fax" label turns a phone into a fax) ---
+    (
+        PhiKind::Phone,
+        Check::PhoneDigits,
+        r"(?:\+?1[-. ]?)?\(?\b[2-9][0-9]{2}\)?[-. ]?[0-9]{3}[-. ][0-9]{4}\b",
+    ),
+    (
+        PhiKind::Phone,
+        Check::PhoneDigits,
+        r"(?:\+44 ?7[0-9]{3}|\b07[0-9]{3}) ?[0-9]{3} ?[0-9]{3}\b",
+    ),
+    (
+        PhiKind::Phone,
+        Check::PhoneDigits,
+        r"(?:\+44 ?|\b0)[1-3][0-9]{1,4} ?[0-9]{3,4} ?[0-9]{3,4}\b",
+    ),
+    (
+        PhiKind::Phone,
+        Check::PhoneDigits,
+        r"\+[1-9][0-9]{0,2}[ .-]?(?:\(?[0-9]{1,4}\)?[ .-]?){2,4}[0-9]{2,4}\b",
+    ),
+    (
+        PhiKind::Phone,
+        Check::PhoneLabel,
+        r"(?i)\b(?:tel|telephone|phone|mobile|cell|call me on|call me at|text me on|contact number|fax|ph)\.?\s*(?:no\.?|number|#)?\s*(?:is\s*)?[:#]?\s*(?P<v>\+?[0-9][0-9 ().-]{5,18}[0-9])",
+    ),
+    // --- Dates ---
+    (
+        PhiKind::Date,
+        Check::NumericDate,
+        r"\b(?P<v>[0-3]?[0-9][/.-][0-3]?[0-9][/.-](?:19|20)?[0-9]{2})\b",
+    ),
+    (
+        PhiKind::Date,
+        Check::Plain,
+        r"\b(?P<v>(?:19|20)[0-9]{2}[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12][0-9]|3[01])(?:[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)?)\b",
+    ),
+    (
+        PhiKind::Date,
+        Check::MonthDay,
+        r"(?i)\b(?P<v>[0-3]?[0-9](?:st|nd|rd|th)?(?: of)?[ -](?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?(?:,?[ -](?:19|20)?[0-9]{2})?)\b",
+    ),
+    (
+        PhiKind::Date,
+        Check::MonthDay,
+        r"(?i)\b(?P<v>(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.? [0-3]?[0-9](?:st|nd|rd|th)?(?:,? (?:19|20)[0-9]{2})?)\b",
+    ),
+    (
+        PhiKind::Date,
+        Check::Plain,
+        r"(?i)\b(?P<v>(?:january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.? (?:19|20)[0-9]{2})\b",
+    ),
+    (
+        PhiKind::Date,
+        Check::Plain,
+        r"\b(?P<v>January|February|March|April|June|July|August|September|October|November|December)\b",
+    ),
+    (
+        PhiKind::Date,
+        Check::ShortDate,
+        r"(?i)\b(?:on|since|from|until|till|dated|admitted|discharged|seen|started|starting)\s+(?:the\s+)?(?P<v>[0-3]?[0-9][/.][01]?[0-9])\b",
+    ),
+    (
+        PhiKind::Date,
+        Check::Plain,
+        r"(?i)\b(?:dob|d\.o\.b\.?|date of birth|born on|birth ?date|birthday)\s*(?:is\s*)?[:#-]?\s*(?P<v>[0-3]?[0-9][/.-][0-3]?[0-9](?:[/.-](?:19|20)?[0-9]{2})?)\b",
+    ),
+    // --- Ages over 89 ---
+    (
+        PhiKind::Age90Plus,
+        Check::Plain,
+        r"(?i)\b(?P<v>(?:9[0-9]|1[0-2][0-9])[ -]?(?:years?|yrs?|y/?o)(?:[ -]old)?)\b",
+    ),
+    (
+        PhiKind::Age90Plus,
+        Check::Plain,
+        r"(?i)\b(?:aged?|age:|age is)\s*(?P<v>9[0-9]|1[0-2][0-9])\b",
+    ),
+    (
+        PhiKind::Age90Plus,
+        Check::BareAge,
+        r"(?i)\b(?:i am|i'm|im|he is|she is|he's|she's|who is|who's|turned|turning|is now)\s+(?P<v>9[0-9]|1[0-2][0-9])\b",
+    ),
+    (
+        PhiKind::Age90Plus,
+        Check::Plain,
+        r"(?i)\b(?P<v>(?:super)?centenarian|nonagenarian)s?\b",
+    ),
+    (
+        PhiKind::Age90Plus,
+        Check::Plain,
+        r"(?i)\bin (?:his|her|their|my) (?P<v>90s|nineties|100s)\b",
+    ),
+    // --- Geographic ---
+    (
+        PhiKind::Geographic,
+        Check::Plain,
+        r"\b(?P<v>(?:(?:Apt|Apartment|Flat|Unit|Suite)\.? ?[0-9A-Z]{1,5},? )?[0-9]{1,5}[A-Za-z]?,? (?:[A-Z][a-z]+\.? ){1,4}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Close|Court|Ct|Way|Place|Pl|Boulevard|Blvd|Crescent|Terrace|Grove|Gardens|Square|Sq|Hill|Park|Row|Parade|Mews|Walk|Highway|Hwy|Circle|Cir|Trail|Parkway|Pkwy)\b\.?(?:,? (?:[A-Z][a-z]+ ?){1,3})?)",
+    ),
+    (
+        PhiKind::Geographic,
+        Check::Plain,
+        r"(?i)\b(?:my address is|address is|address:|home address:?|i live at|lives at|living at|located at)\s*(?P<v>[0-9]{1,5}[a-z]?,? [a-z0-9 .'-]{2,60}?(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|close|court|ct|way|place|pl|boulevard|blvd|crescent|terrace|grove|gardens|square|sq|hill|park|row|parade|mews|walk|highway|hwy|circle|trail|parkway)\b)",
+    ),
+    (
+        PhiKind::Geographic,
+        Check::Plain,
+        r"\b(?P<v>[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})\b",
+    ),
+    (
+        PhiKind::Geographic,
+        Check::UsState,
+        r"\b(?P<s>[A-Z]{2}),? (?P<v>[0-9]{5}(?:-[0-9]{4})?)\b",
+    ),
+    (
+        PhiKind::Geographic,
+        Check::Plain,
+        r"(?i)\b(?:zip|zip code|zipcode|postal code|postcode|post code)\s*(?:is\s*)?[:#]?\s*(?P<v>[0-9]{5}(?:-[0-9]{4})?|[a-z]{1,2}[0-9][a-z0-9]? ?[0-9][a-z]{2})\b",
+    ),
+    (
+        PhiKind::Geographic,
+        Check::Place,
+        r"\b(?i:live|lives|living|lived|staying|stay|moved|moving|reside|resides|based|located|i am from|i'm from|im from|comes from|come from)\s+(?i:in|at|to|near|out of)?\s*(?P<v>[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2})",
+    ),
+    // --- Names ---
+    (
+        PhiKind::Name,
+        Check::NameCue,
+        r"\b(?i:my name is|my name's|my names|name is|i am called|i'm called|call me|they call me)\s+(?P<v>[A-Za-z][a-z'-]+(?: [A-Z][a-z'-]+){0,2})",
+    ),
+    (
+        PhiKind::Name,
+        Check::NameCueWeak,
+        r"\b(?i:this is|it's|it is)\s+(?P<v>[A-Z][a-z'-]+(?: [A-Z][a-z'-]+){0,2})",
+    ),
+    (
+        PhiKind::Name,
+        Check::FirstNameLed,
+        r"\b(?i:i'm|i am|im)\s+(?P<v>[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?)",
+    ),
+    (
+        PhiKind::Name,
+        Check::NotStop,
+        r"\b(?:Dr|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse)\.?\s+(?P<v>[A-Z][a-zA-Z'-]+(?: [A-Z][a-zA-Z'-]+){0,2})",
+    ),
+    (
+        PhiKind::Name,
+        Check::NotStop,
+        r"\b(?i:patient|pt|client|resident)\.?:?\s+(?P<v>[A-Z][a-z'-]+(?: [A-Z][a-z'-]+){1,2})",
+    ),
+    (
+        PhiKind::Name,
+        Check::NotStop,
+        r"\b(?i:name|patient name|pt name|full name|first name|surname|last name|next of kin)\s*:\s*(?P<v>[A-Za-z][A-Za-z'-]+(?: [A-Za-z][A-Za-z'-]+){0,2})",
+    ),
+    (
+        PhiKind::Name,
+        Check::NotStop,
+        r"(?m)^[ \t]*(?:-|–|—|~)[ \t]*(?P<v>[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?)[ \t]*$",
+    ),
+    (
+        PhiKind::Name,
+        Check::NotStop,
+        r"(?i:thanks|thank you|regards|kind regards|best wishes|best|cheers|sincerely|many thanks|love|from)[ \t]*,?[ \t]*\n?[ \t]*(?P<v>[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?)[ \t]*[.!]?[ \t]*$",
+    ),
+    (
+        PhiKind::Name,
+        Check::NotStop,
+        r"\b(?i:my|our|her|his) (?i:husband|wife|son|daughter|partner|mum|mom|mother|dad|father|brother|sister|friend|boyfriend|girlfriend|grandson|granddaughter|baby|nephew|niece|aunt|uncle|grandma|grandad|grandpa|nan|carer|neighbour|neighbor)\s+(?P<v>[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?)",
+    ),
+    (
+        PhiKind::Name,
+        Check::NamePair,
+        r"\b(?P<v>[A-Z][a-z'-]+ [A-Z][a-z'-]+)\b",
+    ),
+    (
+        PhiKind::Name,
+        Check::FirstNameSingle,
+        r"\b(?P<v>[A-Z][a-z]+)\b",
+    ),
+];
+
+/// Common first names used for the name rules (written out by hand).
+const FIRST_NAMES: &[&str] = &[
+    // Masculine
+    "James",
+    "John",
+    "Robert",
+    "Michael",
+    "William",
+    "David",
+    "Richard",
+    "Joseph",
+    "Thomas",
+    "Charles",
+    "Christopher",
+    "Daniel",
+    "Matthew",
+    "Anthony",
+    "Donald",
+    "Steven",
+    "Paul",
+    "Andrew",
+    "Joshua",
+    "Kenneth",
+    "Kevin",
+    "Brian",
+    "George",
+    "Edward",
+    "Ronald",
+    "Timothy",
+    "Jason",
+    "Jeffrey",
+    "Ryan",
+    "Jacob",
+    "Gary",
+    "Nicholas",
+    "Eric",
+    "Jonathan",
+    "Stephen",
+    "Larry",
+    "Justin",
+    "Scott",
+    "Brandon",
+    "Benjamin",
+    "Samuel",
+    "Gregory",
+    "Alexander",
+    "Raymond",
+    "Patrick",
+    "Jack",
+    "Dennis",
+    "Jerry",
+    "Tyler",
+    "Aaron",
+    "Jose",
+    "Adam",
+    "Henry",
+    "Nathan",
+    "Douglas",
+    "Zachary",
+    "Peter",
+    "Kyle",
+    "Walter",
+    "Ethan",
+    "Jeremy",
+    "Harold",
+    "Keith",
+    "Christian",
+    "Roger",
+    "Noah",
+    "Gerald",
+    "Carl",
+    "Terry",
+    "Sean",
+    "Arthur",
+    "Lawrence",
+    "Jesse",
+    "Dylan",
+    "Bryan",
+    "Joe",
+    "Billy",
+    "Bruce",
+    "Albert",
+    "Gabriel",
+    "Logan",
+    "Alan",
+    "Juan",
+    "Wayne",
+    "Roy",
+    "Ralph",
+    "Randy",
+    "Eugene",
+    "Vincent",
+    "Russell",
+    "Elijah",
+    "Louis",
+    "Bobby",
+    "Philip",
+    "Johnny",
+    "Oliver",
+    "Harry",
+    "Charlie",
+    "Alfie",
+    "Oscar",
+    "Leo",
+    "Archie",
+    "Freddie",
+    "Theo",
+    "Liam",
+    "Mason",
+    "Lucas",
+    "Mohammed",
+    "Muhammad",
+    "Ahmed",
+    "Omar",
+    "Hassan",
+    "Raj",
+    "Arjun",
+    "Rahul",
+    "Hiroshi",
+    "Kenji",
+    "Carlos",
+    "Luis",
+    "Miguel",
+    "Diego",
+    "Mateo",
+    "Pedro",
+    "Ivan",
+    "Dmitri",
+    "Kwame",
+    "Tom",
+    "Tim",
+    "Dan",
+    "Sam",
+    "Ben",
+    "Mike",
+    "Dave",
+    "Steve",
+    "Nick",
+    "Alex",
+    "Chris",
+    "Matt",
+    "Andy",
+    "Pete",
+    "Ian",
+    "Graham",
+    "Colin",
+    "Nigel",
+    "Stuart",
+    "Neil",
+    "Gavin",
+    "Callum",
+    // Feminine
+    "Mary",
+    "Patricia",
+    "Jennifer",
+    "Linda",
+    "Elizabeth",
+    "Barbara",
+    "Susan",
+    "Jessica",
+    "Sarah",
+    "Karen",
+    "Lisa",
+    "Nancy",
+    "Betty",
+    "Margaret",
+    "Sandra",
+    "Ashley",
+    "Kimberly",
+    "Emily",
+    "Donna",
+    "Michelle",
+    "Carol",
+    "Amanda",
+    "Dorothy",
+    "Melissa",
+    "Deborah",
+    "Stephanie",
+    "Rebecca",
+    "Sharon",
+    "Laura",
+    "Cynthia",
+    "Kathleen",
+    "Amy",
+    "Angela",
+    "Shirley",
+    "Anna",
+    "Brenda",
+    "Pamela",
+    "Emma",
+    "Nicole",
+    "Helen",
+    "Samantha",
+    "Katherine",
+    "Christine",
+    "Rachel",
+    "Carolyn",
+    "Janet",
+    "Catherine",
+    "Maria",
+    "Heather",
+    "Diane",
+    "Ruth",
+    "Julie",
+    "Olivia",
+    "Joyce",
+    "Virginia",
+    "Kelly",
+    "Lauren",
+    "Christina",
+    "Joan",
+    "Evelyn",
+    "Judith",
+    "Megan",
+    "Andrea",
+    "Cheryl",
+    "Hannah",
+    "Jacqueline",
+    "Martha",
+    "Gloria",
+    "Teresa",
+    "Ann",
+    "Sara",
+    "Madison",
+    "Frances",
+    "Kathryn",
+    "Janice",
+    "Jean",
+    "Abigail",
+    "Alice",
+    "Judy",
+    "Sophia",
+    "Sophie",
+    "Denise",
+    "Doris",
+    "Marilyn",
+    "Danielle",
+    "Beverly",
+    "Isabella",
+    "Theresa",
+    "Diana",
+    "Natalie",
+    "Brittany",
+    "Marie",
+    "Kayla",
+    "Alexis",
+    "Lori",
+    "Amelia",
+    "Isla",
+    "Ava",
+    "Mia",
+    "Ella",
+    "Lily",
+    "Freya",
+    "Chloe",
+    "Evie",
+    "Millie",
+    "Zara",
+    "Aisha",
+    "Fatima",
+    "Priya",
+    "Ananya",
+    "Yuki",
+    "Sofia",
+    "Lucia",
+    "Elena",
+    "Carmen",
+    "Ngozi",
+    "Amara",
+    "Jane",
+    "Kate",
+    "Katie",
+    "Lucy",
+    "Ellie",
+    "Molly",
+    "Bethany",
+    "Gemma",
+    "Claire",
+    "Nina",
+    "Tara",
+    "Zoe",
+    "Leah",
+    "Wendy",
+    "Gillian",
+    "Siobhan",
+    "Niamh",
+    "Aoife",
+    "Fiona",
+    "Morag",
+    "Eilidh",
+];
+
+/// Words never accepted as (part of) a name: weekdays, months, drugs, diseases, places and
+/// common capitalised words.
+const NAME_STOP: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "tylenol",
+    "advil",
+    "aspirin",
+    "ibuprofen",
+    "paracetamol",
+    "acetaminophen",
+    "metformin",
+    "lisinopril",
+    "amoxicillin",
+    "insulin",
+    "prozac",
+    "zoloft",
+    "xanax",
+    "lipitor",
+    "ventolin",
+    "calpol",
+    "nurofen",
+    "warfarin",
+    "heparin",
+    "morphine",
+    "codeine",
+    "sertraline",
+    "citalopram",
+    "omeprazole",
+    "atorvastatin",
+    "amlodipine",
+    "levothyroxine",
+    "salbutamol",
+    "prednisolone",
+    "prednisone",
+    "naproxen",
+    "diazepam",
+    "tramadol",
+    "gabapentin",
+    "covid",
+    "crohn",
+    "crohns",
+    "parkinson",
+    "parkinsons",
+    "alzheimer",
+    "alzheimers",
+    "hodgkin",
+    "addison",
+    "cushing",
+    "graves",
+    "hashimoto",
+    "lyme",
+    "ebola",
+    "zika",
+    "asthma",
+    "diabetes",
+    "cancer",
+    "hepatitis",
+    "tourette",
+    "huntington",
+    "bell",
+    "raynaud",
+    "down",
+    "epstein",
+    "barr",
+    "guillain",
+    "hospital",
+    "clinic",
+    "street",
+    "road",
+    "avenue",
+    "university",
+    "centre",
+    "center",
+    "health",
+    "medical",
+    "surgery",
+    "ward",
+    "trust",
+    "nhs",
+    "pharmacy",
+    "practice",
+    "gp",
+    "a",
+    "an",
+    "the",
+    "i",
+    "my",
+    "hi",
+    "hello",
+    "hey",
+    "dear",
+    "thanks",
+    "thank",
+    "doctor",
+    "nurse",
+    "sir",
+    "madam",
+    "team",
+    "all",
+    "everyone",
+    "there",
+    "not",
+    "just",
+    "so",
+    "very",
+    "really",
+    "here",
+    "fine",
+    "well",
+    "good",
+    "ok",
+    "okay",
+    "sorry",
+    "worried",
+    "scared",
+    "sure",
+    "back",
+    "home",
+    "again",
+    "still",
+    "also",
+    "google",
+    "bye",
+    "regards",
+    "cheers",
+    "best",
+    "love",
+    "please",
+    "help",
+    "urgent",
+    "today",
+    "tomorrow",
+    "yesterday",
+    "tonight",
+    "mum",
+    "mom",
+    "dad",
+    "baby",
+    "son",
+    "daughter",
+    "wife",
+    "husband",
+    "england",
+    "london",
+    "america",
+    "christmas",
+    "easter",
+    "english",
+    "british",
+    "american",
+    "god",
+    "jesus",
+];
+
+/// First names that are also ordinary words, places or months; only used with a cue.
+const AMBIGUOUS_NAMES: &[&str] = &[
+    "Will",
+    "May",
+    "June",
+    "April",
+    "August",
+    "Hope",
+    "Faith",
+    "Joy",
+    "Grace",
+    "Rose",
+    "Summer",
+    "Jordan",
+    "Austin",
+    "Georgia",
+    "Victoria",
+    "Charlotte",
+    "Florence",
+    "Amber",
+    "Crystal",
+    "Ivy",
+    "Hunter",
+    "Chase",
+    "Mark",
+    "Bill",
+    "Art",
+    "Pat",
+    "Sue",
+    "Frank",
+    "Rob",
+    "Jade",
+    "Holly",
+    "Poppy",
+    "Ruby",
+    "Sunny",
+    "Dawn",
+    "Eve",
+    "Ray",
+    "Ali",
+    "Chen",
+    "Wei",
+];
+
+/// Words after "1/2" that show a quantity rather than a date.
+const QUANTITY_AFTER: &[&str] = &[
+    "a", "an", "of", "tablet", "tablets", "tab", "tabs", "pill", "pills", "dose", "doses", "cup",
+    "cups", "teaspoon", "tsp", "mg", "ml", "mcg", "g", "iu", "units", "unit", "puffs", "drops",
+    "strength", "dosage", "litres", "liters", "l", "kg", "lbs", "hours", "hrs", "days", "weeks",
+    "times", "x", "percent",
+];
+
+/// Units after a number that show it is not an age.
+const AGE_UNITS_AFTER: &[&str] = &[
+    "kg", "kgs", "kilos", "lb", "lbs", "pounds", "percent", "mg", "ml", "mmhg", "bpm", "cm", "mm",
+    "minutes", "mins", "seconds", "degrees", "f", "c",
+];
+
+/// Two-letter US state and territory codes (ZIP rule).
+const US_STATES: &[&str] = &[
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS",
+    "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY",
+    "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV",
+    "WI", "WY", "DC", "PR", "GU", "VI",
+];
+
+/// Place words that Safe Harbor allows to stay (states, countries, regions) or that are
+/// not places at all.
+const PLACE_STOP: &[&str] = &[
+    "alabama",
+    "alaska",
+    "arizona",
+    "arkansas",
+    "california",
+    "colorado",
+    "connecticut",
+    "delaware",
+    "florida",
+    "georgia",
+    "hawaii",
+    "idaho",
+    "illinois",
+    "indiana",
+    "iowa",
+    "kansas",
+    "kentucky",
+    "louisiana",
+    "maine",
+    "maryland",
+    "massachusetts",
+    "michigan",
+    "minnesota",
+    "mississippi",
+    "missouri",
+    "montana",
+    "nebraska",
+    "nevada",
+    "hampshire",
+    "jersey",
+    "mexico",
+    "york",
+    "carolina",
+    "dakota",
+    "ohio",
+    "oklahoma",
+    "oregon",
+    "pennsylvania",
+    "rhode",
+    "tennessee",
+    "texas",
+    "utah",
+    "vermont",
+    "virginia",
+    "washington",
+    "wisconsin",
+    "wyoming",
+    "new",
+    "north",
+    "south",
+    "west",
+    "east",
+    "england",
+    "scotland",
+    "wales",
+    "ireland",
+    "britain",
+    "uk",
+    "usa",
+    "america",
+    "canada",
+    "australia",
+    "india",
+    "pakistan",
+    "china",
+    "japan",
+    "france",
+    "germany",
+    "spain",
+    "italy",
+    "poland",
+    "nigeria",
+    "ghana",
+    "kenya",
+    "europe",
+    "africa",
+    "asia",
+    "the",
+    "a",
+    "an",
+    "my",
+    "our",
+    "hospital",
+    "care",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "here",
+    "there",
+    "home",
+    "bed",
+    "work",
+    "it",
+    "i",
+];
+
+fn compile(src: &str) -> Regex {
+    match Regex::new(src) {
+        Ok(re) => re,
+        Err(err) => panic!("invalid PHI pattern {src:?}: {err}"),
+    }
+}
+
+static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+    RULE_SRC
+        .iter()
+        .map(|&(kind, check, src)| Rule {
+            kind,
+            check,
+            re: compile(src),
+        })
+        .collect()
+});
+
+static YEAR: LazyLock<Regex> = LazyLock::new(|| compile(r"\b(?:19|20)[0-9]{2}\b"));
+
+// ---------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------
+
+fn trim_value(text: &str, start: usize, mut end: usize) -> (usize, usize) {
+    while end > start {
+        let Some(last) = text[start..end].chars().next_back() else {
+            break;
+        };
+        if last.is_whitespace()
+            || matches!(
+                last,
+                '.' | ',' | ';' | ':' | '!' | '?' | '\'' | ')' | '-' | '/'
+            )
+        {
+            end -= last.len_utf8();
+        } else {
+            break;
+        }
+    }
+    (start, end)
+}
+
+fn digit_count(value: &str) -> usize {
+    value.chars().filter(|c| c.is_ascii_digit()).count()
+}
+
+fn digits_of(value: &str) -> Vec<u32> {
+    value.chars().filter_map(|c| c.to_digit(10)).collect()
+}
+
+fn luhn_ok(digits: &[u32]) -> bool {
+    let mut sum = 0u32;
+    for (i, d) in digits.iter().rev().enumerate() {
+        let mut v = *d;
+        if i % 2 == 1 {
+            v *= 2;
+            if v > 9 {
+                v -= 9;
+            }
+        }
+        sum += v;
+    }
+    sum % 10 == 0
+}
+
+fn ssn_ok(value: &str) -> bool {
+    let digits: String = value.chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits.len() != 9 {
+        return false;
+    }
+    let (area, rest) = digits.split_at(3);
+    let (group, serial) = rest.split_at(2);
+    area != "000" && area != "666" && !area.starts_with('9') && group != "00" && serial != "0000"
+}
+
+fn dea_ok(value: &str) -> bool {
+    let d = digits_of(value);
+    if d.len() != 7 {
+        return false;
+    }
+    let sum = d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5]);
+    sum % 10 == d[6]
+}
+
+fn numeric_date_ok(value: &str) -> bool {
+    let parts: Vec<&str> = value.split(['/', '.', '-']).collect();
+    if parts.len() != 3 {
+        return false;
+    }
+    let seps: Vec<char> = value
+        .chars()
+        .filter(|c| matches!(c, '/' | '.' | '-'))
+        .collect();
+    if seps.len() != 2 || seps[0] != seps[1] {
+        return false;
+    }
+    if seps[0] == '.' && parts[2].len() != 4 {
+        return false;
+    }
+    let (Ok(a), Ok(b)) = (parts[0].parse::<u32>(), parts[1].parse::<u32>()) else {
+        return false;
+    };
+    let month = 1..=12;
+    let day = 1..=31;
+    (month.contains(&a) && day.contains(&b)) || (day.contains(&a) && month.contains(&b))
+}
+
+fn month_day_ok(value: &str) -> bool {
+    let run: String = value
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    run.parse::<u32>().is_ok_and(|d| (1..=31).contains(&d))
+}
+
+fn lower(word: &str) -> String {
+    word.to_lowercase()
+}
+
+fn is_stop(word: &str) -> bool {
+    NAME_STOP.contains(&lower(word).as_str())
+}
+
+fn is_first_name(word: &str) -> bool {
+    FIRST_NAMES.iter().any(|n| n.eq_ignore_ascii_case(word))
+}
+
+fn is_ambiguous_name(word: &str) -> bool {
+    AMBIGUOUS_NAMES.iter().any(|n| n.eq_ignore_ascii_case(word))
+}
+
+fn is_capitalised(word: &str) -> bool {
+    word.chars().next().is_some_and(char::is_uppercase)
+}
+
+/// Which of the phone labels ("fax" vs "phone"/"tel"/"mobile"/"cell") is closest before
+/// `start`.
+fn fax_before(text: &str, start: usize) -> bool {
+    let before = &text[..start];
+    let from = before.char_indices().rev().nth(24).map_or(0, |(i, _)| i);
+    let tail = before[from..].to_lowercase();
+    let fax = tail.rfind("fax");
+    let phone = ["phone", "tel", "mobile", "cell"]
+        .iter()
+        .filter_map(|label| tail.rfind(*label))
+        .max();
+    fax.is_some() && fax > phone
+}
+
+/// The lower-cased word that follows byte offset `end`, skipping spaces.
+fn next_word(text: &str, end: usize) -> String {
+    text[end..]
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_alphanumeric())
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// True when the word is preceded by "St" or "Saint" (a place or building name).
+fn after_saint(text: &str, start: usize) -> bool {
+    let before = text[..start].trim_end();
+    let before = before.strip_suffix('.').unwrap_or(before);
+    let last: String = before
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphabetic())
+        .collect::<Vec<char>>()
+        .into_iter()
+        .rev()
+        .collect();
+    last == "St" || last == "Saint"
+}
+
+fn validate(
+    rule: &Rule,
+    value: &str,
+    caps: &Captures<'_>,
+    text: &str,
+    start: usize,
+) -> Option<PhiKind> {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    let first = words.first().copied().unwrap_or("");
+    let ok = match rule.check {
+        Check::Plain => true,
+        Check::Ssn => ssn_ok(value),
+        Check::Luhn => {
+            let d = digits_of(value);
+            (13..=19).contains(&d.len()) && luhn_ok(&d)
+        }
+        Check::Dea => dea_ok(value),
+        Check::Digits(n) => digit_count(value) >= n,
+        Check::DigitAndLetter => {
+            value.chars().any(|c| c.is_ascii_digit()) && value.chars().any(char::is_alphabetic)
+        }
+        Check::NumericDate => numeric_date_ok(value),
+        Check::MonthDay => month_day_ok(value),
+        Check::UsState => caps
+            .name("s")
+            .is_some_and(|s| US_STATES.contains(&s.as_str())),
+        Check::Place => !words
+            .iter()
+            .any(|w| PLACE_STOP.contains(&lower(w).as_str())),
+        Check::NameCue => !is_stop(first) && (is_capitalised(first) || is_first_name(first)),
+        Check::NameCueWeak => {
+            !words.iter().any(|w| is_stop(w))
+                && ((is_first_name(first) && !is_ambiguous_name(first)) || words.len() >= 2)
+        }
+        Check::FirstNameLed => is_first_name(first) && !is_ambiguous_name(first),
+        Check::NotStop => !words.iter().any(|w| is_stop(w)),
+        Check::NamePair => {
+            words.len() == 2
+                && is_first_name(words[0])
+                && !is_ambiguous_name(words[0])
+                && !is_stop(words[1])
+        }
+        Check::FirstNameSingle => {
+            is_first_name(value) && !is_ambiguous_name(value) && !after_saint(text, start)
+        }
+        Check::PhoneDigits => (10..=15).contains(&digit_count(value)),
+        Check::PhoneLabel => (7..=15).contains(&digit_count(value)),
+        Check::Vin => {
+            value.len() == 17
+                && value.chars().any(|c| c.is_ascii_digit())
+                && value.chars().any(|c| c.is_ascii_uppercase())
+        }
+        Check::ShortDate => {
+            let parts: Vec<&str> = value.split(['/', '.']).collect();
+            let day_month = match (parts.first(), parts.get(1)) {
+                (Some(a), Some(b)) => match (a.parse::<u32>(), b.parse::<u32>()) {
+                    (Ok(a), Ok(b)) => {
+                        ((1..=12).contains(&a) && (1..=31).contains(&b))
+                            || ((1..=31).contains(&a) && (1..=12).contains(&b))
+                    }
+                    _ => false,
+                },
+                _ => false,
+            };
+            day_month && !QUANTITY_AFTER.contains(&next_word(text, start + value.len()).as_str())
+        }
+        Check::BareAge => !AGE_UNITS_AFTER.contains(&next_word(text, start + value.len()).as_str()),
+    };
+    if !ok {
+        return None;
+    }
+    if rule.kind == PhiKind::Phone && fax_before(text, start) {
+        return Some(PhiKind::Fax);
+    }
+    Some(rule.kind)
+}
+
+/// Keeps the longest candidates, then the most specific, dropping overlaps.
+fn resolve(text: &str, mut candidates: Vec<(usize, usize, PhiKind)>) -> Vec<PhiSpan> {
+    candidates.sort_by(|a, b| {
+        (b.1 - b.0)
+            .cmp(&(a.1 - a.0))
+            .then(b.2.specificity().cmp(&a.2.specificity()))
+            .then(a.0.cmp(&b.0))
+    });
+    let mut chosen: Vec<(usize, usize, PhiKind)> = Vec::new();
+    for c in candidates {
+        if chosen.iter().all(|d| c.1 <= d.0 || d.1 <= c.0) {
+            chosen.push(c);
+        }
+    }
+    chosen.sort_by_key(|c| c.0);
+    chosen
+        .into_iter()
+        .map(|(start, end, kind)| PhiSpan {
+            kind,
+            start,
+            end,
+            text: text[start..end].to_string(),
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(text: &str) -> Vec<(PhiKind, String)> {
+        detect_phi(text)
+            .into_iter()
+            .map(|s| (s.kind, s.text))
+            .collect()
+    }
+
+    fn has(text: &str, kind: PhiKind, value: &str) {
+        let found = kinds(text);
+        assert!(
+            found.iter().any(|(k, v)| *k == kind && v == value),
+            "expected {kind:?} {value:?} in {text:?}, got {found:?}"
+        );
+    }
+
+    fn none_of(text: &str, kind: PhiKind) {
+        let found = kinds(text);
+        assert!(
+            !found.iter().any(|(k, _)| *k == kind),
+            "unexpected {kind:?} in {text:?}: {found:?}"
+        );
+    }
+
+    fn clean(text: &str) {
+        let found = kinds(text);
+        assert!(
+            found.is_empty(),
+            "expected no PHI in {text:?}, got {found:?}"
+        );
+    }
+
+    #[test]
+    fn rules_compile() {
+        assert_eq!(RULES.len(), RULE_SRC.len());
+        assert!(YEAR.is_match("2021"));
+    }
+
+    #[test]
+    fn names() {
+        has(
+            "Hi, my name is Sarah Jones and I have a cough",
+            PhiKind::Name,
+            "Sarah Jones",
+        );
+        has("my name is john", PhiKind::Name, "john");
+        has("I'm Priya, 34", PhiKind::Name, "Priya");
+        has("Dr. Patel said to rest", PhiKind::Name, "Patel");
+        has("Mrs Okafor is my neighbour", PhiKind::Name, "Okafor");
+        has("patient Maria Lopez was seen", PhiKind::Name, "Maria Lopez");
+        has(
+            "Hello, this is Karen from the surgery",
+            PhiKind::Name,
+            "Karen",
+        );
+        has("Name: Tom Baker", PhiKind::Name, "Tom Baker");
+        has("See you soon\n- Gemma", PhiKind::Name, "Gemma");
+        has("Thanks,\nDavid Brown", PhiKind::Name, "David Brown");
+        has(
+            "I saw Emily Watson at the clinic",
+            PhiKind::Name,
+            "Emily Watson",
+        );
+        has("Jack has had a fever since Monday", PhiKind::Name, "Jack");
+        has("My husband Mark has chest pain", PhiKind::Name, "Mark");
+        none_of("St Thomas' Hospital in London", PhiKind::Name);
+        none_of("I'm tired and dizzy", PhiKind::Name);
+        none_of("I took Tylenol on Monday", PhiKind::Name);
+        none_of("Will Ibuprofen help?", PhiKind::Name);
+        none_of("This is really painful", PhiKind::Name);
+        none_of("My mum has Parkinson's disease", PhiKind::Name);
+        none_of("I have Crohn's and asthma", PhiKind::Name);
+    }
+
+    #[test]
+    fn geographic() {
+        has(
+            "I live at 14 Baker Street, London",
+            PhiKind::Geographic,
+            "14 Baker Street, London",
+        );
+        assert_eq!(
+            redact("42 Elm Road, Bristol BS1 4DJ"),
+            "[LOCATION] [LOCATION]"
+        );
+        has(
+            "my address is 22 acacia avenue",
+            PhiKind::Geographic,
+            "22 acacia avenue",
+        );
+        has("Springfield, IL 62704", PhiKind::Geographic, "62704");
+        has("postcode SW1A 1AA", PhiKind::Geographic, "SW1A 1AA");
+        has("zip code: 90210", PhiKind::Geographic, "90210");
+        has(
+            "I live in Leeds and work nights",
+            PhiKind::Geographic,
+            "Leeds",
+        );
+        none_of("I live in Texas", PhiKind::Geographic);
+        none_of("I walked 3 miles down the road", PhiKind::Geographic);
+        none_of("10000 steps a day", PhiKind::Geographic);
+    }
+
+    #[test]
+    fn dates() {
+        has("seen on 03/14/2021", PhiKind::Date, "03/14/2021");
+        has("born 14 March 2021", PhiKind::Date, "14 March 2021");
+        has("appointment on March 14", PhiKind::Date, "March 14");
+        has("admitted 2021-03-14", PhiKind::Date, "2021-03-14");
+        has("DOB: 3/4/85", PhiKind::Date, "3/4/85");
+        has("DOB 12/7", PhiKind::Date, "12/7");
+        has("since January", PhiKind::Date, "January");
+        has("On 5/6 I started bleeding", PhiKind::Date, "5/6");
+        none_of("Can I take 1/2 a tablet?", PhiKind::Date);
+        has("started in March 2020", PhiKind::Date, "March 2020");
+        none_of("blood pressure 120/80", PhiKind::Date);
+        none_of("I've had COVID-19 twice", PhiKind::Date);
+        none_of("it started in 2019", PhiKind::Date);
+        none_of("take 5 mg twice daily", PhiKind::Date);
+        none_of("care is available 24/7", PhiKind::Date);
+        none_of("I may need a refill", PhiKind::Date);
+        none_of("version 2.1.20 of the app", PhiKind::Date);
+    }
+
+    #[test]
+    fn ages() {
+        has(
+            "my gran is 93 years old",
+            PhiKind::Age90Plus,
+            "93 years old",
+        );
+        has("a 101-year-old patient", PhiKind::Age90Plus, "101-year-old");
+        has("aged 95 with dementia", PhiKind::Age90Plus, "95");
+        clean("age 45, no allergies");
+        has("I'm 92 and still active", PhiKind::Age90Plus, "92");
+        none_of("I weigh 95 kg", PhiKind::Age90Plus);
+        none_of("she is 89 years old", PhiKind::Age90Plus);
+    }
+
+    #[test]
+    fn contact_numbers() {
+        has("call me on 07700 900123", PhiKind::Phone, "07700 900123");
+        has("phone: (555) 123-4567", PhiKind::Phone, "(555) 123-4567");
+        has(
+            "ring 020 7946 0958 after 5",
+            PhiKind::Phone,
+            "020 7946 0958",
+        );
+        has(
+            "+44 7700 900123 is my mobile",
+            PhiKind::Phone,
+            "+44 7700 900123",
+        );
+        has("Fax: 555-123-4568", PhiKind::Fax, "555-123-4568");
+        has(
+            "Tel 555-123-4567, fax 555-123-4568",
+            PhiKind::Phone,
+            "555-123-4567",
+        );
+        has(
+            "Tel 555-123-4567, fax 555-123-4568",
+            PhiKind::Fax,
+            "555-123-4568",
+        );
+        clean("blood pressure 120/80 and pulse 72");
+        clean("take 5 mg");
+    }
+
+    #[test]
+    fn email_url_ip() {
+        has(
+            "email me at jane.doe@example.com",
+            PhiKind::Email,
+            "jane.doe@example.com",
+        );
+        has(
+            "see https://example.org/patients/123?id=4.",
+            PhiKind::Url,
+            "https://example.org/patients/123?id=4",
+        );
+        has(
+            "my blog is www.mysite.co.uk",
+            PhiKind::Url,
+            "www.mysite.co.uk",
+        );
+        has("from IP 192.168.1.20", PhiKind::Ip, "192.168.1.20");
+        has(
+            "address fe80::1ff:fe23:4567:890a",
+            PhiKind::Ip,
+            "fe80::1ff:fe23:4567:890a",
+        );
+        none_of("meet at 12:30:45", PhiKind::Ip);
+    }
+
+    #[test]
+    fn government_and_medical_ids() {
+        has("SSN 123-45-6789", PhiKind::Ssn, "123-45-6789");
+        has(
+            "my social security number is 123 45 6789",
+            PhiKind::Ssn,
+            "123 45 6789",
+        );
+        none_of("000-12-3456", PhiKind::Ssn);
+        has("NI number QQ 12 34 56 C", PhiKind::Ssn, "QQ 12 34 56 C");
+        has("MRN 12345678", PhiKind::Mrn, "12345678");
+        has("record no. 00481234", PhiKind::Mrn, "00481234");
+        has("NHS number 943 476 5919", PhiKind::Mrn, "943 476 5919");
+        has(
+            "member ID: XJH123456789",
+            PhiKind::HealthPlan,
+            "XJH123456789",
+        );
+        has("policy number ABC-99812", PhiKind::HealthPlan, "ABC-99812");
+        has("account number 12345678", PhiKind::Account, "12345678");
+        has(
+            "card 4111 1111 1111 1111",
+            PhiKind::Account,
+            "4111 1111 1111 1111",
+        );
+        has(
+            "driving licence number MORGA753116SM9IJ",
+            PhiKind::Licence,
+            "MORGA753116SM9IJ",
+        );
+        has("DEA AB1234563", PhiKind::Licence, "AB1234563");
+        has("NPI: 1234567893", PhiKind::Licence, "1234567893");
+        none_of("ref AB1234567", PhiKind::Licence);
+    }
+
+    #[test]
+    fn vehicles_and_devices() {
+        has(
+            "VIN 1HGCM82633A004352",
+            PhiKind::Vehicle,
+            "1HGCM82633A004352",
+        );
+        has("my car reg is AB12 CDE", PhiKind::Vehicle, "AB12 CDE");
+        has("licence plate 7ABC123", PhiKind::Vehicle, "7ABC123");
+        has("pacemaker serial PJN123456", PhiKind::Device, "PJN123456");
+        has(
+            "UDI (01)00844588003288(17)141120(10)7654321D",
+            PhiKind::Device,
+            "(01)00844588003288(17)141120(10)7654321D",
+        );
+        has("serial number SN-4455-AB.", PhiKind::Device, "SN-4455-AB");
+    }
+
+    #[test]
+    fn harmless_clinical_text_is_clean() {
+        clean("I have had a headache for 3 days and took 400 mg ibuprofen");
+        clean("my blood pressure was 135/85 and heart rate 72");
+        clean("age 45, BMI 31, HbA1c 48");
+        clean("I had COVID-19 in 2020");
+        clean("is it safe to take 2 paracetamol every 4 hours?");
+    }
+
+    #[test]
+    fn overlaps_prefer_longer_and_specific() {
+        let spans = detect_phi("Contact John Smith on 555-123-4567 or john@example.com");
+        let found: Vec<PhiKind> = spans.iter().map(|s| s.kind).collect();
+        assert_eq!(found, vec![PhiKind::Name, PhiKind::Phone, PhiKind::Email]);
+        for pair in spans.windows(2) {
+            assert!(pair[0].end <= pair[1].start);
+        }
+        let mrn = detect_phi("MRN 555-123-4567");
+        assert_eq!(mrn.len(), 1);
+        assert_eq!(mrn[0].kind, PhiKind::Mrn);
+    }
+
+    #[test]
+    fn redaction() {
+        assert_eq!(
+            redact("My name is Sarah Jones, DOB 03/14/2021, call 07700 900123"),
+            "My name is [NAME], DOB [DATE:2021], call [PHONE]"
+        );
+        assert_eq!(redact("seen on March 14"), "seen on [DATE]");
+        assert_eq!(redact("born 14 March 2021"), "born [DATE:2021]");
+        assert_eq!(redact("my gran is 93 years old"), "my gran is [AGE:90+]");
+        assert_eq!(redact("MRN: 12345678"), "MRN: [MRN]");
+        assert_eq!(redact("age 45, 5 mg, COVID-19"), "age 45, 5 mg, COVID-19");
+        assert_eq!(redact(""), "");
+    }
+
+    #[test]
+    fn serde_names() {
+        assert_eq!(
+            serde_json::to_string(&PhiKind::HealthPlan).unwrap(),
+            "\"health_plan\""
+        );
+        assert_eq!(
+            serde_json::to_string(&PhiKind::Age90Plus).unwrap(),
+            "\"age90_plus\""
+        );
+    }
+}
