@@ -225,7 +225,11 @@ fn stop_sequences_cut_the_answer() {
         let prompt = "List the days of the week, one per line.";
         let (_, v) = post_json(
             &s.url("/v1/chat/completions"),
-            &chat(prompt, json!({"max_tokens": 60})),
+            // Clinician audience: no disclaimer, so the text is the model's own.
+            &chat(
+                prompt,
+                json!({"max_tokens": 60, "medserve": {"audience": "clinician"}}),
+            ),
         )
         .await;
         let full = v["choices"][0]["message"]["content"]
@@ -253,7 +257,8 @@ fn stop_sequences_cut_the_answer() {
         for stream in [false, true] {
             let body = chat(
                 prompt,
-                json!({"max_tokens": 60, "stop": [word, "zzzz-never"], "stream": stream}),
+                json!({"max_tokens": 60, "stop": [word, "zzzz-never"], "stream": stream,
+                       "medserve": {"audience": "clinician"}}),
             );
             let text = if stream {
                 let (_, _, items) = post_stream(&s.url("/v1/chat/completions"), &body).await;
@@ -774,5 +779,17 @@ fn red_flags_get_the_fixed_emergency_answer_before_any_model_runs() {
             "{v}"
         );
         assert!(v["usage"]["completion_tokens"].as_u64().unwrap() >= 1);
+        // The real model's answer went through the output stage: the fixed disclaimer
+        // (from code, not the prompt) ends a patient answer and is listed as a verdict.
+        let answer = v["choices"][0]["message"]["content"].as_str().unwrap();
+        assert!(
+            answer.ends_with(medserve_guardrails::policy::DISCLAIMER),
+            "{answer}"
+        );
+        assert!(v["medserve"]["guardrails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["stage"] == "output" && g["class"] == "disclaimer"));
     });
 }

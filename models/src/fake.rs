@@ -126,6 +126,7 @@ impl Engine for FakeEngine {
                         let ev = Event::Delta {
                             text: piece.clone(),
                             logprobs: Vec::new(),
+                            completion_tokens: i + 1,
                         };
                         Some((Ok(ev), (i + 1, text, false, dec)))
                     }

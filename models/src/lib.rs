@@ -230,6 +230,9 @@ pub enum Event {
         text: String,
         /// Per-token logprobs for the tokens behind this text, when requested.
         logprobs: Vec<TokenLogprob>,
+        /// Completion tokens generated so far, this delta included (exact usage for a
+        /// generation the server stops early, e.g. on an output-policy block).
+        completion_tokens: usize,
     },
     /// The last event of a successful generation.
     Done {

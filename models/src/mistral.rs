@@ -400,7 +400,12 @@ fn response_stream(
                 text
             };
             if (!text.is_empty() || !logprobs.is_empty())
-                && !send(Ok(Event::Delta { text, logprobs })).await
+                && !send(Ok(Event::Delta {
+                    text,
+                    logprobs,
+                    completion_tokens: generated,
+                }))
+                .await
             {
                 return;
             }

@@ -9,15 +9,19 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::StreamExt;
-use medserve_models::{ChatMessage, Event, EventStream, GenerateRequest, Role, TokenLogprob};
+use medserve_models::{Event, EventStream, GenerateRequest, Role, TokenLogprob};
 use serde_json::{json, Value};
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::error::ApiError;
 use crate::openai::{
-    ApiJson, ChatCompletionRequest, ChatJob, LogprobsBody, MedserveFacts, RedFlagFacts, UsageBody,
+    ApiJson, ChatCompletionRequest, ChatJob, LogprobsBody, MedserveFacts, UsageBody,
 };
+use crate::output::{OutputGuard, Step};
 use crate::AppState;
+use medserve_guardrails::injection::Source;
+use medserve_guardrails::input::{self, Decision, InputCheck, RedFlag, Verdict};
+use medserve_guardrails::policy::Audience;
 
 /// Facts shared by every chunk of one response.
 struct Meta {
@@ -27,13 +31,20 @@ struct Meta {
     fingerprint: String,
     seed: i64,
     started: Instant,
-    red_flag: Option<RedFlagFacts>,
+    red_flag: Option<RedFlag>,
+    audience: Audience,
+    /// Verdicts of the input stage; the output stage adds its own at the end.
+    verdicts: Vec<Verdict>,
 }
 
 impl Meta {
-    fn facts(&self, ttft: Option<Instant>) -> MedserveFacts {
+    fn facts(&self, ttft: Option<Instant>, output: Vec<Verdict>) -> MedserveFacts {
+        let mut guardrails = self.verdicts.clone();
+        guardrails.extend(output);
         MedserveFacts {
             red_flag: self.red_flag.clone(),
+            audience: self.audience,
+            guardrails,
             seed: self.seed,
             ttft_ms: ttft.map(|t| t.duration_since(self.started).as_millis() as u64),
             total_ms: self.started.elapsed().as_millis() as u64,
@@ -81,14 +92,44 @@ pub async fn chat_completions(
         seed: job.seed,
         started,
         red_flag: None,
+        audience: job.audience,
+        verdicts: Vec::new(),
     };
 
-    // Rules decide emergencies before any model runs.
-    if let Some(rf) = red_flags(&job.messages) {
-        tracing::info!(categories = ?rf.categories, "red flag: fixed emergency answer");
-        let text = emergency_message(&rf, &state.settings().emergency_numbers);
-        meta.red_flag = Some(rf);
-        return Ok(fixed_answer(&state, meta, text, &job));
+    // The rules decide before any model runs: emergencies, injection, harmful requests.
+    let latest_user = job
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.role == Role::User)
+        .map(|m| m.content.as_str())
+        .unwrap_or("");
+    let report = input::check_input(InputCheck {
+        latest_user,
+        vitals: job.vitals.as_ref(),
+        emergency_numbers: &state.settings().emergency_numbers,
+    })
+    .map_err(|e| ApiError::invalid("medserve.vitals", e.to_string()))?;
+    meta.verdicts = report.verdicts;
+    match report.decision {
+        Decision::Emergency { red_flag, text } => {
+            tracing::info!(categories = ?red_flag.categories, "red flag: fixed emergency answer");
+            meta.red_flag = Some(red_flag);
+            return Ok(fixed_answer(&state, meta, text, &job));
+        }
+        Decision::Refuse { text } => {
+            tracing::info!("input guardrail: fixed refusal");
+            return Ok(fixed_answer(&state, meta, text, &job));
+        }
+        Decision::Proceed => {}
+    }
+    // Tool results in the history are data: instruction-like sentences are removed.
+    for m in job.messages.iter_mut().filter(|m| m.role == Role::Tool) {
+        let (clean, verdict) = input::screen_data(Source::Tool, &m.content);
+        if let Some(v) = verdict {
+            m.content = clean;
+            meta.verdicts.push(v);
+        }
     }
 
     let permit = state
@@ -118,6 +159,7 @@ pub async fn chat_completions(
     job.sampling.max_tokens = Some(completion);
 
     let want_logprobs = job.sampling.logprobs;
+    let guard = OutputGuard::new(job.audience, state.settings().holdback_chars);
     let events = engine
         .generate(GenerateRequest {
             messages: job.messages,
@@ -136,40 +178,18 @@ pub async fn chat_completions(
             events,
             meta,
             Some(permit),
-            job.include_usage,
-            want_logprobs,
+            Output {
+                guard: Some(guard),
+                prompt_tokens: prompt,
+                include_usage: job.include_usage,
+                want_logprobs,
+            },
         ))
     } else {
-        let body = collect(events, &meta, want_logprobs).await?;
+        let body = collect(events, &meta, guard, prompt, want_logprobs).await?;
         drop(permit);
         Ok(Json(body).into_response())
     }
-}
-
-/// Checks the latest user message for emergency red flags.
-fn red_flags(messages: &[ChatMessage]) -> Option<RedFlagFacts> {
-    let last_user = messages.iter().rev().find(|m| m.role == Role::User)?;
-    let d = medserve_guardrails::red_flags::detect(&last_user.content);
-    if !d.is_emergency() {
-        return None;
-    }
-    Some(RedFlagFacts {
-        categories: d
-            .categories
-            .iter()
-            .map(|c| c.as_str().to_string())
-            .collect(),
-        matched: d.matched.iter().map(|m| m.phrase.clone()).collect(),
-        action: "emergency".into(),
-    })
-}
-
-fn emergency_message(rf: &RedFlagFacts, numbers: &str) -> String {
-    let cats: Vec<_> = medserve_guardrails::red_flags::Category::ALL
-        .into_iter()
-        .filter(|c| rf.categories.iter().any(|n| n == c.as_str()))
-        .collect();
-    medserve_guardrails::emergency::emergency_message(&cats, numbers)
 }
 
 /// An answer written by the server, not the model (no tokens were processed: usage is 0),
@@ -191,7 +211,7 @@ fn fixed_answer(state: &AppState, meta: Meta, text: String, job: &ChatJob) -> Re
                 "finish_reason": "stop",
             }],
             "usage": UsageBody::from(usage),
-            "medserve": meta.facts(None),
+            "medserve": meta.facts(None, Vec::new()),
         });
         return Json(body).into_response();
     }
@@ -199,68 +219,106 @@ fn fixed_answer(state: &AppState, meta: Meta, text: String, job: &ChatJob) -> Re
         Ok(Event::Delta {
             text,
             logprobs: Vec::new(),
+            completion_tokens: 0,
         }),
         Ok(Event::Done {
             finish_reason: medserve_models::FinishReason::Stop,
             usage,
         }),
     ]));
-    stream_response(state.clone(), events, meta, None, job.include_usage, false)
+    let output = Output {
+        guard: None,
+        prompt_tokens: 0,
+        include_usage: job.include_usage,
+        want_logprobs: false,
+    };
+    stream_response(state.clone(), events, meta, None, output)
 }
 
+/// Runs a whole generation through the output guard: the same steps as a stream, so the
+/// outcome (text, verdicts, finish reason) is identical.
 async fn collect(
     mut events: EventStream,
     meta: &Meta,
+    mut guard: OutputGuard,
+    prompt_tokens: usize,
     want_logprobs: bool,
 ) -> Result<Value, ApiError> {
     let mut text = String::new();
     let mut logprobs: Vec<TokenLogprob> = Vec::new();
     let mut ttft = None;
-    while let Some(ev) = events.next().await {
-        match ev? {
-            Event::Delta {
+    let (finish_reason, usage) = loop {
+        match events.next().await {
+            Some(Ok(Event::Delta {
                 text: t,
                 logprobs: lp,
-            } => {
+                completion_tokens,
+            })) => {
                 ttft.get_or_insert_with(Instant::now);
-                text.push_str(&t);
                 logprobs.extend(lp);
+                match guard.push(&t) {
+                    Step::Emit(safe) => text.push_str(&safe),
+                    Step::Blocked(safe) => {
+                        // Dropping `events` (on return) stops the generation.
+                        text.push_str(&safe);
+                        let usage = medserve_models::Usage {
+                            prompt_tokens,
+                            completion_tokens,
+                        };
+                        break ("content_filter", usage);
+                    }
+                }
             }
-            Event::Done {
+            Some(Ok(Event::Done {
                 finish_reason,
                 usage,
-            } => {
-                return Ok(json!({
-                    "id": meta.id,
-                    "object": "chat.completion",
-                    "created": meta.created,
-                    "model": meta.model,
-                    "system_fingerprint": meta.fingerprint,
-                    "service_tier": "default",
-                    "choices": [{
-                        "index": 0,
-                        "message": {
-                            "role": "assistant",
-                            "content": text,
-                            "refusal": null,
-                            "annotations": [],
-                        },
-                        "logprobs": want_logprobs.then(|| LogprobsBody { content: logprobs.clone(), refusal: None }),
-                        "finish_reason": finish_reason.as_str(),
-                    }],
-                    "usage": UsageBody::from(usage),
-                    "medserve": meta.facts(ttft),
-                }));
+            })) => {
+                text.push_str(&guard.finish());
+                break (finish_reason.as_str(), usage);
+            }
+            Some(Err(e)) => return Err(e.into()),
+            None => {
+                return Err(ApiError::Internal(
+                    "generation ended without a finish event".into(),
+                ))
             }
         }
-    }
-    Err(ApiError::Internal(
-        "generation ended without a finish event".into(),
-    ))
+    };
+    Ok(json!({
+        "id": meta.id,
+        "object": "chat.completion",
+        "created": meta.created,
+        "model": meta.model,
+        "system_fingerprint": meta.fingerprint,
+        "service_tier": "default",
+        "choices": [{
+            "index": 0,
+            "message": {
+                "role": "assistant",
+                "content": text,
+                "refusal": null,
+                "annotations": [],
+            },
+            "logprobs": want_logprobs.then(|| LogprobsBody { content: logprobs, refusal: None }),
+            "finish_reason": finish_reason,
+        }],
+        "usage": UsageBody::from(usage),
+        "medserve": meta.facts(ttft, guard.verdicts()),
+    }))
 }
 
 fn data(v: &Value) -> SseEvent {
     SseEvent::default().data(v.to_string())
+}
+
+/// How a stream's model output is post-processed.
+struct Output {
+    /// The output policy (`None` for text the server wrote itself).
+    guard: Option<OutputGuard>,
+    /// Prompt tokens, for the usage of a generation stopped by a block.
+    prompt_tokens: usize,
+    include_usage: bool,
+    want_logprobs: bool,
 }
 
 fn stream_response(
@@ -268,10 +326,15 @@ fn stream_response(
     mut events: EventStream,
     meta: Meta,
     permit: Option<OwnedSemaphorePermit>,
-    include_usage: bool,
-    want_logprobs: bool,
+    output: Output,
 ) -> Response {
     let keep_alive = state.settings().keep_alive;
+    let Output {
+        mut guard,
+        prompt_tokens,
+        include_usage,
+        want_logprobs,
+    } = output;
     let with_usage = move |mut v: Value| {
         if include_usage {
             v["usage"] = Value::Null;
@@ -282,50 +345,84 @@ fn stream_response(
         // The permit lives as long as the stream: a dropped client frees its slot.
         let _permit = permit;
         let mut ttft = None;
+            // Logprobs of tokens whose text is still held back by the output guard.
+        let mut pending_lp: Vec<TokenLogprob> = Vec::new();
         yield Ok::<_, Infallible>(data(&with_usage(meta.chunk(json!([{
             "index": 0,
             "delta": {"role": "assistant", "content": "", "refusal": null},
             "logprobs": null,
             "finish_reason": null,
         }])))));
-        loop {
+        let delta_chunk = |text: String, lp: Vec<TokenLogprob>| {
+            let lp = want_logprobs.then(|| LogprobsBody { content: lp, refusal: None });
+            data(&with_usage(meta.chunk(json!([{
+                "index": 0,
+                "delta": {"content": text},
+                "logprobs": lp,
+                "finish_reason": null,
+            }]))))
+        };
+        let end: Option<(&str, medserve_models::Usage)> = loop {
             match events.next().await {
-                Some(Ok(Event::Delta { text, logprobs })) => {
+                Some(Ok(Event::Delta { text, logprobs, completion_tokens })) => {
                     ttft.get_or_insert_with(Instant::now);
-                    let lp = want_logprobs.then(|| LogprobsBody { content: logprobs, refusal: None });
-                    yield Ok(data(&with_usage(meta.chunk(json!([{
-                        "index": 0,
-                        "delta": {"content": text},
-                        "logprobs": lp,
-                        "finish_reason": null,
-                    }])))));
+                        pending_lp.extend(logprobs);
+                    let step = match guard.as_mut() {
+                        Some(g) => g.push(&text),
+                        None => Step::Emit(text),
+                    };
+                    match step {
+                        Step::Emit(safe) => {
+                            if !safe.is_empty() {
+                                yield Ok(delta_chunk(safe, std::mem::take(&mut pending_lp)));
+                            }
+                        }
+                        Step::Blocked(safe) => {
+                            if !safe.is_empty() {
+                                yield Ok(delta_chunk(safe, std::mem::take(&mut pending_lp)));
+                            }
+                            // Dropping the events stream stops the generation.
+                            break Some(("content_filter", medserve_models::Usage {
+                                prompt_tokens,
+                                completion_tokens,
+                            }));
+                        }
+                    }
                 }
                 Some(Ok(Event::Done { finish_reason, usage })) => {
-                    let mut last = with_usage(meta.chunk(json!([{
-                        "index": 0,
-                        "delta": {},
-                        "logprobs": null,
-                        "finish_reason": finish_reason.as_str(),
-                    }])));
-                    last["medserve"] = serde_json::to_value(meta.facts(ttft)).unwrap_or(Value::Null);
-                    yield Ok(data(&last));
-                    if include_usage {
-                        let mut u = meta.chunk(json!([]));
-                        u["usage"] = serde_json::to_value(UsageBody::from(usage)).unwrap_or(Value::Null);
-                        yield Ok(data(&u));
+                    let rest = guard.as_mut().map(OutputGuard::finish).unwrap_or_default();
+                    if !rest.is_empty() || !pending_lp.is_empty() {
+                        yield Ok(delta_chunk(rest, std::mem::take(&mut pending_lp)));
                     }
-                    break;
+                    break Some((finish_reason.as_str(), usage));
                 }
                 Some(Err(e)) => {
                     let err: ApiError = e.into();
                     yield Ok(data(&serde_json::to_value(err.body()).unwrap_or(Value::Null)));
-                    break;
+                    break None;
                 }
                 None => {
                     let err = ApiError::Internal("generation ended without a finish event".into());
                     yield Ok(data(&serde_json::to_value(err.body()).unwrap_or(Value::Null)));
-                    break;
+                    break None;
                 }
+            }
+        };
+        drop(events);
+        if let Some((finish_reason, usage)) = end {
+            let mut last = with_usage(meta.chunk(json!([{
+                "index": 0,
+                "delta": {},
+                "logprobs": null,
+                "finish_reason": finish_reason,
+            }])));
+            let verdicts = guard.as_ref().map(OutputGuard::verdicts).unwrap_or_default();
+            last["medserve"] = serde_json::to_value(meta.facts(ttft, verdicts)).unwrap_or(Value::Null);
+            yield Ok(data(&last));
+            if include_usage {
+                let mut u = meta.chunk(json!([]));
+                u["usage"] = serde_json::to_value(UsageBody::from(usage)).unwrap_or(Value::Null);
+                yield Ok(data(&u));
             }
         }
         yield Ok(SseEvent::default().data("[DONE]"));

@@ -56,6 +56,10 @@ pub struct ServeArgs {
     /// [default: "your local emergency number (911 in the US, 999 in the UK, 112 in the EU)"].
     #[arg(long, env = "MEDSERVE_EMERGENCY_NUMBERS")]
     pub emergency_numbers: Option<String>,
+    /// Most characters of model output the output policy may hold back while a sentence is
+    /// incomplete (40–4000) [default: 300].
+    #[arg(long, env = "MEDSERVE_HOLDBACK_CHARS")]
+    pub holdback_chars: Option<usize>,
 }
 
 /// A validated configuration.
@@ -81,6 +85,8 @@ pub struct Config {
     pub keep_alive: Duration,
     /// Emergency numbers text.
     pub emergency_numbers: String,
+    /// Output-policy hold-back bound, characters.
+    pub holdback_chars: usize,
 }
 
 /// Why a configuration was refused.
@@ -154,6 +160,7 @@ impl ServeArgs {
             shutdown_grace_secs: self.shutdown_grace_secs.or(file.shutdown_grace_secs),
             keep_alive_secs: self.keep_alive_secs.or(file.keep_alive_secs),
             emergency_numbers: self.emergency_numbers.or(file.emergency_numbers),
+            holdback_chars: self.holdback_chars.or(file.holdback_chars),
         })
     }
 
@@ -196,6 +203,13 @@ impl ServeArgs {
                 "must be at least 1 (disable with prefix_cache = false)",
             ));
         }
+        let holdback_chars = args.holdback_chars.unwrap_or(300);
+        if !(40..=4000).contains(&holdback_chars) {
+            return Err(invalid(
+                "holdback_chars",
+                format!("must be between 40 and 4000, got {holdback_chars}"),
+            ));
+        }
         let keep_alive_secs = args.keep_alive_secs.unwrap_or(15);
         if keep_alive_secs == 0 {
             return Err(invalid("keep_alive_secs", "must be at least 1"));
@@ -217,6 +231,7 @@ impl ServeArgs {
                 Some(n) => n,
                 None => medserve_guardrails::emergency::DEFAULT_NUMBERS.to_string(),
             },
+            holdback_chars,
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod chat;
 pub mod config;
 pub mod error;
 pub mod openai;
+pub mod output;
 pub mod tools;
 
 use std::future::{Future, IntoFuture};
@@ -40,6 +41,8 @@ pub struct ServerSettings {
     pub keep_alive: Duration,
     /// Whom the emergency answer tells people to call.
     pub emergency_numbers: String,
+    /// Output-policy hold-back bound, characters.
+    pub holdback_chars: usize,
 }
 
 impl Default for ServerSettings {
@@ -48,6 +51,7 @@ impl Default for ServerSettings {
             max_inflight: 40,
             keep_alive: Duration::from_secs(15),
             emergency_numbers: medserve_guardrails::emergency::DEFAULT_NUMBERS.to_string(),
+            holdback_chars: 300,
         }
     }
 }

@@ -104,6 +104,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_inflight: cfg.max_num_seqs + cfg.max_queue,
             keep_alive: cfg.keep_alive,
             emergency_numbers: cfg.emergency_numbers.clone(),
+            holdback_chars: cfg.holdback_chars,
         });
         let loader_state = state.clone();
         let opts = MistralOptions {

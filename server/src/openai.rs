@@ -11,6 +11,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use medserve_guardrails::input::{RedFlag, Verdict};
+use medserve_guardrails::policy::Audience;
+use medserve_guardrails::vitals::Vitals;
 use medserve_models::{ChatMessage, Role, Sampling, TokenLogprob};
 
 use crate::error::ApiError;
@@ -177,6 +180,12 @@ pub struct MedserveOptions {
     pub top_k: Option<u32>,
     /// Drop tokens below `min_p` times the most likely one's probability, in [0, 1].
     pub min_p: Option<f32>,
+    /// Who the answer is for: `patient` (default) or `clinician`. Sets the output policy
+    /// (what is blocked, rewritten or cautioned) and whether the disclaimer is appended.
+    pub audience: Option<Audience>,
+    /// Structured vital signs (NEWS2 fields, plus `altered_mentation` for qSOFA). NEWS2 ≥ 7,
+    /// any single NEWS2 parameter scoring 3, or qSOFA ≥ 2 gives the fixed emergency answer.
+    pub vitals: Option<Vitals>,
 }
 
 /// `stream_options`.
@@ -246,6 +255,10 @@ pub struct ChatJob {
     pub include_usage: bool,
     /// Whether `max_tokens` was given (otherwise the rest of the context is the budget).
     pub explicit_max_tokens: bool,
+    /// Output-policy audience.
+    pub audience: Audience,
+    /// Structured vital signs, already validated.
+    pub vitals: Option<Vitals>,
 }
 
 fn check_range(param: &str, v: Option<f32>, lo: f32, hi: f32) -> Result<(), ApiError> {
@@ -510,6 +523,20 @@ impl ChatCompletionRequest {
             ));
         }
         check_range("medserve.min_p", ms.min_p, 0.0, 1.0)?;
+        if let Some(v) = &ms.vitals {
+            // Out-of-range observations are a 400 naming the field, never a silent zero.
+            if let Err(e) = medserve_guardrails::vitals::assess(v) {
+                let message = match e {
+                    medserve_tools::Error::InvalidArguments { message, .. } => message,
+                    other => other.to_string(),
+                };
+                let field = message.split(':').next().unwrap_or("").trim();
+                return Err(ApiError::invalid(
+                    format!("medserve.vitals.{field}"),
+                    format!("`medserve.vitals`: {message}"),
+                ));
+            }
+        }
 
         if self.messages.is_empty() {
             return Err(ApiError::invalid(
@@ -599,6 +626,8 @@ impl ChatCompletionRequest {
             stream,
             include_usage,
             explicit_max_tokens: max_tokens.is_some(),
+            audience: ms.audience.unwrap_or(Audience::Patient),
+            vitals: ms.vitals,
         })
     }
 }
@@ -633,26 +662,22 @@ pub struct LogprobsBody {
     pub refusal: Option<Vec<TokenLogprob>>,
 }
 
-/// The red-flag verdict of a request (`medserve.red_flag`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct RedFlagFacts {
-    /// Emergency categories raised, e.g. `["cardiac"]`.
-    pub categories: Vec<String>,
-    /// The phrases that raised them.
-    pub matched: Vec<String>,
-    /// What the server did: always `emergency` (a fixed answer, no model).
-    pub action: String,
-}
-
 /// What the server did, under `medserve` in responses.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct MedserveFacts {
-    /// `null`: the latest user message was checked for emergency red flags and none was
-    /// found. Otherwise the verdict, and the answer is the fixed emergency text.
-    pub red_flag: Option<RedFlagFacts>,
+    /// `null`: the latest user message (and `medserve.vitals`, if given) was checked for
+    /// emergencies and none was found. Otherwise `{categories, matched, action:
+    /// "emergency"}` and the answer is the fixed emergency text (no model ran).
+    pub red_flag: Option<RedFlag>,
+    /// The audience the output policy was applied for.
+    pub audience: Audience,
+    /// Every guardrail verdict, in order: `{stage, class, action, evidence}`.
+    pub guardrails: Vec<Verdict>,
     /// The sampler seed used (the request's, or a fresh one): resend it to reproduce.
     pub seed: i64,
-    /// Milliseconds from request arrival to the first token.
+    /// Milliseconds from request arrival to the model's first token (`null` when no model
+    /// ran). Text may reach the client later: the output policy holds back each sentence
+    /// until it is complete.
     pub ttft_ms: Option<u64>,
     /// Milliseconds from request arrival to the end of generation.
     pub total_ms: u64,
