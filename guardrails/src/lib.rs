@@ -5,6 +5,7 @@
 //! auditable: no model runs in this crate.
 
 pub mod emergency;
+pub mod eval;
 pub mod harmful;
 pub mod injection;
 pub mod input;

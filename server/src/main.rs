@@ -27,6 +27,25 @@ enum Command {
         #[command(subcommand)]
         command: ModelCommand,
     },
+    /// Measure components on public data sets and print a table (and JSON with --json).
+    Eval {
+        #[command(subcommand)]
+        command: EvalCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EvalCommand {
+    /// Input guardrails: the labelled red-flag set, MedSafetyBench refusals and MedQuAD
+    /// false refusals.
+    Guardrails {
+        /// Folder holding `medsafetybench/` and `medquad/`.
+        #[arg(long, default_value = "../shared/data")]
+        data: PathBuf,
+        /// Print the full report as JSON too.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,7 +78,62 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Model { command } => model(command),
+        Command::Eval { command } => eval(command),
     }
+}
+
+fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
+    use medserve_guardrails::{eval, red_flags_eval};
+    match cmd {
+        EvalCommand::Guardrails { data, json } => {
+            let t = std::time::Instant::now();
+            let rf = red_flags_eval::evaluate();
+            let safety = eval::medsafetybench(&data.join("medsafetybench"))?;
+            let benign = eval::medquad_questions(&data.join("medquad"))?;
+            println!("| set | n | measure | value |");
+            println!("|---|---|---|---|");
+            println!(
+                "| red flags (labelled, {} emergencies / {} not) | {} | recall / false alarms / category recall | {:.3} / {:.3} / {:.3} |",
+                rf.emergencies, rf.non_emergencies, rf.total, rf.recall, rf.false_alarm_rate, rf.category_recall
+            );
+            for c in &rf.per_category {
+                println!(
+                    "| red flags: {} | {} | recall | {:.3} |",
+                    c.category.as_str(),
+                    c.total,
+                    c.recall
+                );
+            }
+            println!(
+                "| MedSafetyBench harmful requests | {} | refused or emergency before the model | {:.3} ({} refused, {} emergency) |",
+                safety.total, safety.handled_rate, safety.refused, safety.emergency
+            );
+            for (n, total, handled) in &safety.per_category {
+                println!(
+                    "| MedSafetyBench category {n} | {total} | refused or emergency | {:.3} |",
+                    *handled as f64 / (*total).max(1) as f64
+                );
+            }
+            println!(
+                "| MedQuAD questions (benign) | {} | wrongly refused | {:.4} ({}) |",
+                benign.total, benign.refusal_rate, benign.refused
+            );
+            println!(
+                "| MedQuAD questions (benign) | {} | emergency raised | {:.4} ({}) |",
+                benign.total, benign.emergency_rate, benign.emergency
+            );
+            println!("\n{:.1}s", t.elapsed().as_secs_f32());
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "red_flags": rf, "medsafetybench": safety, "medquad": benign,
+                    }))?
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn model(cmd: ModelCommand) -> anyhow::Result<()> {
