@@ -20,17 +20,21 @@ build-portable:
 	scripts/patch-crates.sh
 	RUSTFLAGS="" cargo build --release -p medserve-server
 
+# The LLM (and its Q8_0 requantisation), the embedding model with ONNX Runtime, and the
+# guideline index built from corpus/ (incremental: only changed documents are re-embedded).
 models: build
 	scripts/fetch-models.sh $(BIN)
+	scripts/fetch-embedder.sh
+	$(BIN) index build --corpus corpus --out models/index
 
-$(MODEL):
+$(MODEL) models/index/index.json:
 	$(MAKE) models
 
 $(PY_VENV)/bin/python:
 	python3 -m venv $(PY_VENV)
 	$(PY_VENV)/bin/pip install --quiet openai==1.* httpx
 
-serve: build $(MODEL)
+serve: build $(MODEL) models/index/index.json
 	$(BIN) serve --host $(HOST) --port $(PORT) --model $(MODEL)
 
 test: setup

@@ -9,11 +9,15 @@ use serde_json::{json, Value};
 
 const MODEL: &str = "smollm2";
 
+/// A chat request. Retrieval is off unless `extra` sets its own `medserve`: most tests here
+/// are about the engine and the protocol, and the passages would only lengthen every prompt
+/// (the grounded-chat tests turn it on).
 fn chat(content: &str, extra: Value) -> Value {
     let mut body = json!({
         "model": MODEL,
         "messages": [{"role": "user", "content": content}],
         "temperature": 0,
+        "medserve": {"retrieval": {"enabled": false}},
     });
     for (k, v) in extra.as_object().unwrap() {
         body[k] = v.clone();
@@ -228,7 +232,7 @@ fn stop_sequences_cut_the_answer() {
             // Clinician audience: no disclaimer, so the text is the model's own.
             &chat(
                 prompt,
-                json!({"max_tokens": 60, "medserve": {"audience": "clinician"}}),
+                json!({"max_tokens": 60, "medserve": {"audience": "clinician", "retrieval": {"enabled": false}}}),
             ),
         )
         .await;
@@ -258,7 +262,7 @@ fn stop_sequences_cut_the_answer() {
             let body = chat(
                 prompt,
                 json!({"max_tokens": 60, "stop": [word, "zzzz-never"], "stream": stream,
-                       "medserve": {"audience": "clinician"}}),
+                       "medserve": {"audience": "clinician", "retrieval": {"enabled": false}}}),
             );
             let text = if stream {
                 let (_, _, items) = post_stream(&s.url("/v1/chat/completions"), &body).await;
@@ -624,7 +628,7 @@ fn overload_gets_429_and_a_disconnect_frees_the_slot() {
     run(async {
         let body = chat(
             "Write a very long story about a hospital.",
-            json!({"max_tokens": 2000, "stream": true, "medserve": {}}),
+            json!({"max_tokens": 2000, "stream": true, "medserve": {"retrieval": {"enabled": false}}}),
         );
         let mut resp = client().post(&url).json(&body).send().await.unwrap();
         assert_eq!(resp.status(), 200);
@@ -791,5 +795,224 @@ fn red_flags_get_the_fixed_emergency_answer_before_any_model_runs() {
             .unwrap()
             .iter()
             .any(|g| g["stage"] == "output" && g["class"] == "disclaimer"));
+    });
+}
+
+#[test]
+fn answers_are_grounded_in_cited_guidelines_in_stream_and_non_stream() {
+    let s = TestServer::shared();
+    let url = s.url("/v1/chat/completions");
+    run(async {
+        let q = "How is the qSOFA score calculated?";
+        let on = json!({"retrieval": {}});
+        let (status, v) =
+            post_json(&url, &chat(q, json!({"max_tokens": 30, "medserve": on}))).await;
+        assert_eq!(status, 200, "{v}");
+        let content = v["choices"][0]["message"]["content"].as_str().unwrap();
+        let ann = v["choices"][0]["message"]["annotations"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(ann.len(), 3, "default top_k is 3: {ann:?}");
+        for a in &ann {
+            assert_eq!(a["type"], "url_citation");
+            let c = &a["url_citation"];
+            assert!(c["url"].as_str().unwrap().starts_with("corpus://"), "{c}");
+            assert!(!c["title"].as_str().unwrap().is_empty());
+            assert_eq!(c["start_index"], 0);
+            assert_eq!(c["end_index"], content.chars().count());
+        }
+        let r = &v["medserve"]["retrieval"];
+        assert_eq!(r["mode"], "hybrid");
+        let chunks = r["chunks"].as_array().unwrap();
+        assert_eq!(chunks.len(), 3);
+        assert_eq!(chunks[0]["doc_id"], "sepsis-recognition-management", "{r}");
+        for (c, a) in chunks.iter().zip(&ann) {
+            assert_eq!(c["url"], a["url_citation"]["url"]);
+        }
+
+        // The stream carries the same citations on its final chunk.
+        let mut body = chat(q, json!({"max_tokens": 30, "stream": true, "medserve": on}));
+        body["stream_options"] = json!({"include_usage": true});
+        let (_, _, items) = post_stream(&url, &body).await;
+        let text = stream_text(&items);
+        assert_eq!(text, content);
+        let last = items
+            .iter()
+            .find_map(|i| match i {
+                SseItem::Json(v) if !v["choices"][0]["finish_reason"].is_null() => Some(v.clone()),
+                _ => None,
+            })
+            .unwrap();
+        let sann = last["choices"][0]["delta"]["annotations"]
+            .as_array()
+            .unwrap();
+        assert_eq!(sann.len(), ann.len());
+        for (a, b) in sann.iter().zip(&ann) {
+            assert_eq!(a, b);
+        }
+        assert_eq!(last["medserve"]["retrieval"]["chunks"], r["chunks"]);
+        let stream_usage = items
+            .iter()
+            .find_map(|i| match i {
+                SseItem::Json(v) if v["choices"].as_array().is_some_and(|c| c.is_empty()) => {
+                    Some(v["usage"].clone())
+                }
+                _ => None,
+            })
+            .unwrap();
+
+        // Off: no passages, no citations, a shorter prompt.
+        let (_, off) = post_json(
+            &url,
+            &chat(
+                q,
+                json!({"max_tokens": 30, "medserve": {"retrieval": {"enabled": false}}}),
+            ),
+        )
+        .await;
+        assert!(off["medserve"]["retrieval"].is_null(), "{off}");
+        assert_eq!(off["choices"][0]["message"]["annotations"], json!([]));
+        let with = v["usage"]["prompt_tokens"].as_u64().unwrap();
+        assert_eq!(stream_usage["prompt_tokens"].as_u64().unwrap(), with);
+        assert!(
+            off["usage"]["prompt_tokens"].as_u64().unwrap() + 50 < with,
+            "{off} vs {v}"
+        );
+
+        // Tuned: top_k and a lexical-only mode.
+        let (_, one) = post_json(
+            &url,
+            &chat(q, json!({"max_tokens": 5, "medserve": {"retrieval": {"top_k": 1, "mode": "lexical"}}})),
+        )
+        .await;
+        assert_eq!(
+            one["choices"][0]["message"]["annotations"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(one["medserve"]["retrieval"]["mode"], "lexical");
+        for (bad, param) in [
+            (json!({"top_k": 0}), "medserve.retrieval.top_k"),
+            (json!({"top_k": 11}), "medserve.retrieval.top_k"),
+            (json!({"mode": "fuzzy"}), "medserve"),
+            (json!({"depth": 2}), "medserve"),
+        ] {
+            let (status, e) = post_json(
+                &url,
+                &chat(q, json!({"medserve": {"retrieval": bad.clone()}})),
+            )
+            .await;
+            assert_eq!(status, 400, "{bad}: {e}");
+            assert!(
+                e["error"]["param"].as_str().unwrap().starts_with(param),
+                "{bad}: {e}"
+            );
+        }
+    });
+}
+
+#[test]
+fn embeddings_endpoint_has_the_openai_shape() {
+    let s = TestServer::shared();
+    let url = s.url("/v1/embeddings");
+    run(async {
+        let body = json!({"model": "all-MiniLM-L6-v2", "input": [
+            "My chest hurts when I breathe in",
+            "Pain in the chest on inhaling",
+            "How do I renew my passport?"
+        ]});
+        let (status, v) = post_json(&url, &body).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["object"], "list");
+        assert_eq!(v["model"], "all-MiniLM-L6-v2");
+        let data = v["data"].as_array().unwrap();
+        assert_eq!(data.len(), 3);
+        let vecs: Vec<Vec<f64>> = data
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                assert_eq!(d["object"], "embedding");
+                assert_eq!(d["index"], i);
+                d["embedding"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect()
+            })
+            .collect();
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+        for v in &vecs {
+            assert_eq!(v.len(), 384);
+            assert!((dot(v, v) - 1.0).abs() < 1e-3, "unit length");
+        }
+        assert!(dot(&vecs[0], &vecs[1]) > dot(&vecs[0], &vecs[2]) + 0.2);
+        let tokens = v["usage"]["prompt_tokens"].as_u64().unwrap();
+        assert!(tokens >= 20, "{v}");
+        assert_eq!(v["usage"]["total_tokens"], tokens);
+
+        // base64: little-endian f32, the same numbers.
+        let (_, b) = post_json(
+            &url,
+            &json!({"model": "all-MiniLM-L6-v2", "input": "My chest hurts when I breathe in", "encoding_format": "base64"}),
+        )
+        .await;
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b["data"][0]["embedding"].as_str().unwrap())
+            .unwrap();
+        let floats: Vec<f64> = bytes
+            .chunks(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
+            .collect();
+        assert_eq!(floats.len(), 384);
+        assert!(floats
+            .iter()
+            .zip(&vecs[0])
+            .all(|(a, b)| (a - b).abs() < 1e-5));
+
+        for (body, status, param) in [
+            (json!({"model": "nope", "input": "x"}), 404, None),
+            (
+                json!({"model": "all-MiniLM-L6-v2", "input": ""}),
+                400,
+                Some("input"),
+            ),
+            (
+                json!({"model": "all-MiniLM-L6-v2", "input": []}),
+                400,
+                Some("input"),
+            ),
+            (
+                json!({"model": "all-MiniLM-L6-v2", "input": [1, 2, 3]}),
+                400,
+                Some("input"),
+            ),
+            (
+                json!({"model": "all-MiniLM-L6-v2", "input": "x", "dimensions": 64}),
+                400,
+                Some("dimensions"),
+            ),
+            (
+                json!({"model": "all-MiniLM-L6-v2", "input": "x", "encoding_format": "hex"}),
+                400,
+                Some("encoding_format"),
+            ),
+            (
+                json!({"model": "all-MiniLM-L6-v2", "input": "x", "colour": 1}),
+                400,
+                Some("colour"),
+            ),
+        ] {
+            let (st, e) = post_json(&url, &body).await;
+            assert_eq!(st, status, "{body}: {e}");
+            assert!(e["error"]["message"].is_string(), "{e}");
+            if let Some(p) = param {
+                assert_eq!(e["error"]["param"], p, "{body}: {e}");
+            }
+        }
     });
 }

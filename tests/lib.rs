@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use medserve_models::{Engine, MistralEngine, MistralOptions};
+use medserve_server::retrieval::Retriever;
 use medserve_server::{AppState, ServerSettings};
 use serde_json::Value;
 
@@ -71,6 +72,50 @@ pub fn engine() -> Arc<dyn Engine> {
     E.get_or_init(|| load_engine(model_path(), 8)).clone()
 }
 
+/// The embedding model fetched by `make models` (missing = failed test, never a skip).
+pub fn embedder_dir() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/embed");
+    assert!(
+        p.join("model.onnx").exists(),
+        "{} is missing: run `make models` (tests need the real embedding model)",
+        p.display()
+    );
+    p
+}
+
+/// Builds a real index of `docs_dir` (guideline Markdown) into a fresh temporary folder.
+pub fn build_retriever(docs_dir: &std::path::Path) -> Arc<Retriever> {
+    let embedder = medserve_rag::Embedder::load(&embedder_dir()).expect("embedder loads");
+    let docs = medserve_rag::load_corpus_dir(docs_dir).expect("corpus loads");
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "medserve-test-index-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (index, _) = medserve_rag::Index::build(
+        &docs,
+        &embedder,
+        &medserve_rag::IndexParams::default(),
+        &dir,
+        None,
+        |_, _, _| {},
+    )
+    .expect("index builds");
+    Arc::new(Retriever {
+        embedder: Arc::new(embedder),
+        index: Arc::new(index),
+    })
+}
+
+/// The project's guideline corpus, indexed once per test binary.
+pub fn corpus_retriever() -> Arc<Retriever> {
+    static R: OnceLock<Arc<Retriever>> = OnceLock::new();
+    R.get_or_init(|| build_retriever(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../corpus")))
+        .clone()
+}
+
 /// A running server.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -106,11 +151,13 @@ impl TestServer {
         }
     }
 
-    /// The shared real-model server with default settings.
+    /// The shared real-model server with default settings and the real guideline index.
     pub fn shared() -> &'static TestServer {
         static S: OnceLock<TestServer> = OnceLock::new();
         S.get_or_init(|| {
-            TestServer::start(engine(), ServerSettings::default(), Duration::from_secs(30))
+            let s = TestServer::start(engine(), ServerSettings::default(), Duration::from_secs(30));
+            s.state.set_retriever(corpus_retriever());
+            s
         })
     }
 

@@ -62,6 +62,30 @@ try:
 except openai.NotFoundError as e:
     assert e.body["code"] == "model_not_found", e.body
 
+# Embeddings: the SDK asks for base64 by default and decodes it.
+e = client.embeddings.create(
+    model="all-MiniLM-L6-v2", input=["fever in a baby", "a feverish infant", "tax forms"]
+)
+assert len(e.data) == 3 and [d.index for d in e.data] == [0, 1, 2]
+vecs = [d.embedding for d in e.data]
+assert all(len(v) == 384 for v in vecs)
+dot = lambda a, b: sum(x * y for x, y in zip(a, b))
+assert abs(dot(vecs[0], vecs[0]) - 1) < 1e-3
+assert dot(vecs[0], vecs[1]) > dot(vecs[0], vecs[2]), "paraphrases are closer"
+assert e.usage.prompt_tokens > 0 and e.usage.total_tokens == e.usage.prompt_tokens
+f = client.embeddings.create(model="all-MiniLM-L6-v2", input="fever in a baby", encoding_format="float")
+assert max(abs(a - b) for a, b in zip(f.data[0].embedding, vecs[0])) < 1e-5
+
+# Grounded answer: citations as annotations.
+g = client.chat.completions.create(
+    model=model,
+    messages=[{"role": "user", "content": "How is the qSOFA score calculated?"}],
+    temperature=0,
+    max_tokens=8,
+)
+ann = g.choices[0].message.annotations
+assert ann and ann[0].type == "url_citation" and ann[0].url_citation.url.startswith("corpus://"), ann
+
 models = client.models.list()
 assert [m.id for m in models.data] == [model]
 print("sdk checks passed")

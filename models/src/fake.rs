@@ -22,6 +22,7 @@ pub struct FakeEngine {
     delay: Duration,
     fail_after: Option<usize>,
     running: Arc<AtomicUsize>,
+    last_prompt: Arc<std::sync::Mutex<Vec<ChatMessage>>>,
 }
 
 impl FakeEngine {
@@ -39,7 +40,17 @@ impl FakeEngine {
             delay,
             fail_after: None,
             running: Arc::new(AtomicUsize::new(0)),
+            last_prompt: Arc::default(),
         }
+    }
+
+    /// The messages of the latest generation, as the engine received them (after the
+    /// server added reference material and screened data).
+    pub fn last_prompt(&self) -> Vec<ChatMessage> {
+        self.last_prompt
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
     }
 
     /// Makes every generation fail with an internal error after `n` pieces.
@@ -71,6 +82,9 @@ impl Engine for FakeEngine {
 
     fn generate(&self, request: GenerateRequest) -> BoxFuture<'_, Result<EventStream>> {
         let prompt_tokens = count(&request.messages);
+        if let Ok(mut last) = self.last_prompt.lock() {
+            *last = request.messages.clone();
+        }
         let max = request.sampling.max_tokens.unwrap_or(usize::MAX);
         let stop = request.sampling.stop.clone();
         let pieces = self.pieces.clone();

@@ -18,10 +18,12 @@ use crate::openai::{
     ApiJson, ChatCompletionRequest, ChatJob, LogprobsBody, MedserveFacts, UsageBody,
 };
 use crate::output::{OutputGuard, Step};
+use crate::retrieval::{self, RetrievalFacts};
 use crate::AppState;
 use medserve_guardrails::injection::Source;
 use medserve_guardrails::input::{self, Decision, InputCheck, RedFlag, Verdict};
 use medserve_guardrails::policy::Audience;
+use medserve_rag::Hit;
 
 /// Facts shared by every chunk of one response.
 struct Meta {
@@ -35,6 +37,9 @@ struct Meta {
     audience: Audience,
     /// Verdicts of the input stage; the output stage adds its own at the end.
     verdicts: Vec<Verdict>,
+    retrieval: Option<RetrievalFacts>,
+    /// Passages in the prompt, cited as annotations.
+    hits: Vec<Hit>,
 }
 
 impl Meta {
@@ -45,6 +50,7 @@ impl Meta {
             red_flag: self.red_flag.clone(),
             audience: self.audience,
             guardrails,
+            retrieval: self.retrieval.clone(),
             seed: self.seed,
             ttft_ms: ttft.map(|t| t.duration_since(self.started).as_millis() as u64),
             total_ms: self.started.elapsed().as_millis() as u64,
@@ -94,7 +100,10 @@ pub async fn chat_completions(
         red_flag: None,
         audience: job.audience,
         verdicts: Vec::new(),
+        retrieval: None,
+        hits: Vec::new(),
     };
+    let retrieval_plan = retrieval::plan(job.retrieval.as_ref(), state.retriever().is_some())?;
 
     // The rules decide before any model runs: emergencies, injection, harmful requests.
     let latest_user = job
@@ -138,8 +147,33 @@ pub async fn chat_completions(
         .try_acquire_owned()
         .map_err(|_| ApiError::Overloaded)?;
 
+    // Guideline passages for the prompt (screened as data) and the citations.
+    if let (Some((top_k, mode)), Some(r)) = (retrieval_plan, state.retriever()) {
+        let r = r.clone();
+        let query = retrieval::query_for(&job.messages);
+        let g = tokio::task::spawn_blocking(move || retrieval::retrieve(&r, &query, top_k, mode))
+            .await
+            .map_err(|e| ApiError::Internal(format!("retrieval task: {e}")))?
+            .map_err(|e| ApiError::Internal(format!("retrieval: {e}")))?;
+        meta.verdicts.extend(g.verdicts);
+        meta.retrieval = Some(g.facts);
+        meta.hits = g.hits;
+    }
+
     let max_ctx = engine.info().max_context;
-    let prompt = engine.count_prompt_tokens(&job.messages).await?;
+    let min_completion = job.sampling.max_tokens.unwrap_or(1).max(1);
+    // Fit the passages to the context budget: drop the weakest until the prompt fits.
+    let (messages, prompt) = loop {
+        let messages = retrieval::with_references(&job.messages, &meta.hits);
+        let prompt = engine.count_prompt_tokens(&messages).await?;
+        if prompt + min_completion <= max_ctx || meta.hits.is_empty() {
+            break (messages, prompt);
+        }
+        meta.hits.pop();
+        if let Some(f) = meta.retrieval.as_mut() {
+            f.chunks.truncate(meta.hits.len());
+        }
+    };
     let completion = match job.sampling.max_tokens {
         Some(m) => m,
         None => max_ctx.saturating_sub(prompt),
@@ -162,7 +196,7 @@ pub async fn chat_completions(
     let guard = OutputGuard::new(job.audience, state.settings().holdback_chars);
     let events = engine
         .generate(GenerateRequest {
-            messages: job.messages,
+            messages,
             sampling: job.sampling,
         })
         .await?;
@@ -297,7 +331,7 @@ async fn collect(
                 "role": "assistant",
                 "content": text,
                 "refusal": null,
-                "annotations": [],
+                "annotations": retrieval::annotations(&meta.hits, &text),
             },
             "logprobs": want_logprobs.then(|| LogprobsBody { content: logprobs, refusal: None }),
             "finish_reason": finish_reason,
@@ -347,6 +381,8 @@ fn stream_response(
         let mut ttft = None;
             // Logprobs of tokens whose text is still held back by the output guard.
         let mut pending_lp: Vec<TokenLogprob> = Vec::new();
+        // Characters of content sent, for the citations' `end_index`.
+        let mut sent_chars = 0usize;
         yield Ok::<_, Infallible>(data(&with_usage(meta.chunk(json!([{
             "index": 0,
             "delta": {"role": "assistant", "content": "", "refusal": null},
@@ -374,11 +410,13 @@ fn stream_response(
                     match step {
                         Step::Emit(safe) => {
                             if !safe.is_empty() {
+                                sent_chars += safe.chars().count();
                                 yield Ok(delta_chunk(safe, std::mem::take(&mut pending_lp)));
                             }
                         }
                         Step::Blocked(safe) => {
                             if !safe.is_empty() {
+                                sent_chars += safe.chars().count();
                                 yield Ok(delta_chunk(safe, std::mem::take(&mut pending_lp)));
                             }
                             // Dropping the events stream stops the generation.
@@ -392,6 +430,7 @@ fn stream_response(
                 Some(Ok(Event::Done { finish_reason, usage })) => {
                     let rest = guard.as_mut().map(OutputGuard::finish).unwrap_or_default();
                     if !rest.is_empty() || !pending_lp.is_empty() {
+                        sent_chars += rest.chars().count();
                         yield Ok(delta_chunk(rest, std::mem::take(&mut pending_lp)));
                     }
                     break Some((finish_reason.as_str(), usage));
@@ -410,9 +449,26 @@ fn stream_response(
         };
         drop(events);
         if let Some((finish_reason, usage)) = end {
+            // Citations ride on the final chunk.
+            let delta = if meta.hits.is_empty() {
+                json!({})
+            } else {
+                let annotations = retrieval::annotations(&meta.hits, "");
+                let annotations: Vec<Value> = annotations
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|a| {
+                        let mut a = a.clone();
+                        a["url_citation"]["end_index"] = json!(sent_chars);
+                        a
+                    })
+                    .collect();
+                json!({"annotations": annotations})
+            };
             let mut last = with_usage(meta.chunk(json!([{
                 "index": 0,
-                "delta": {},
+                "delta": delta,
                 "logprobs": null,
                 "finish_reason": finish_reason,
             }])));

@@ -13,6 +13,12 @@ use serde::Deserialize;
 /// Default model, as placed by `make models`.
 pub const DEFAULT_MODEL: &str = "models/SmolLM2-135M-Instruct.Q8_0.gguf";
 
+/// Default embedding model folder, as placed by `make models`.
+pub const DEFAULT_EMBEDDER: &str = "models/embed";
+
+/// Default guideline index folder, as written by `medserve index build`.
+pub const DEFAULT_INDEX: &str = "models/index";
+
 /// Everything `medserve serve` accepts. Every field is optional here; [`ServeArgs::resolve`]
 /// applies defaults and checks values.
 #[derive(Debug, Default, Clone, clap::Args, Deserialize)]
@@ -60,6 +66,17 @@ pub struct ServeArgs {
     /// incomplete (40–4000) [default: 300].
     #[arg(long, env = "MEDSERVE_HOLDBACK_CHARS")]
     pub holdback_chars: Option<usize>,
+    /// Embedding model folder (ONNX model, tokenizer, ONNX Runtime library)
+    /// [default: models/embed].
+    #[arg(long, env = "MEDSERVE_EMBEDDER")]
+    pub embedder: Option<PathBuf>,
+    /// Guideline index folder from `medserve index build` [default: models/index].
+    #[arg(long, env = "MEDSERVE_INDEX")]
+    pub index: Option<PathBuf>,
+    /// Ground answers in the guideline index [default: true]. `false` serves without
+    /// retrieval (and without `/v1/embeddings`).
+    #[arg(long, env = "MEDSERVE_RETRIEVAL", action = clap::ArgAction::Set)]
+    pub retrieval: Option<bool>,
 }
 
 /// A validated configuration.
@@ -87,6 +104,8 @@ pub struct Config {
     pub emergency_numbers: String,
     /// Output-policy hold-back bound, characters.
     pub holdback_chars: usize,
+    /// Embedding model folder and guideline index folder, when retrieval is on.
+    pub retrieval: Option<(PathBuf, PathBuf)>,
 }
 
 /// Why a configuration was refused.
@@ -161,6 +180,9 @@ impl ServeArgs {
             keep_alive_secs: self.keep_alive_secs.or(file.keep_alive_secs),
             emergency_numbers: self.emergency_numbers.or(file.emergency_numbers),
             holdback_chars: self.holdback_chars.or(file.holdback_chars),
+            embedder: self.embedder.or(file.embedder),
+            index: self.index.or(file.index),
+            retrieval: self.retrieval.or(file.retrieval),
         })
     }
 
@@ -232,6 +254,25 @@ impl ServeArgs {
                 None => medserve_guardrails::emergency::DEFAULT_NUMBERS.to_string(),
             },
             holdback_chars,
+            retrieval: if args.retrieval.unwrap_or(true) {
+                let embedder = args.embedder.unwrap_or_else(|| DEFAULT_EMBEDDER.into());
+                let index = args.index.unwrap_or_else(|| DEFAULT_INDEX.into());
+                for (field, dir) in [("embedder", &embedder), ("index", &index)] {
+                    if !dir.is_dir() {
+                        return Err(invalid(
+                            field,
+                            format!(
+                                "{} is not a folder (run `make setup`, or `medserve index build`; \
+                                 `--retrieval false` serves without retrieval)",
+                                dir.display()
+                            ),
+                        ));
+                    }
+                }
+                Some((embedder, index))
+            } else {
+                None
+            },
         })
     }
 }

@@ -7,9 +7,11 @@
 
 pub mod chat;
 pub mod config;
+pub mod embeddings;
 pub mod error;
 pub mod openai;
 pub mod output;
+pub mod retrieval;
 pub mod tools;
 
 use std::future::{Future, IntoFuture};
@@ -64,6 +66,7 @@ pub struct AppState {
 
 struct Inner {
     engine: OnceLock<Arc<dyn Engine>>,
+    retriever: OnceLock<Arc<retrieval::Retriever>>,
     slots: Arc<Semaphore>,
     draining: AtomicBool,
     settings: ServerSettings,
@@ -76,6 +79,7 @@ impl AppState {
         Self {
             inner: Arc::new(Inner {
                 engine: OnceLock::new(),
+                retriever: OnceLock::new(),
                 slots: Arc::new(Semaphore::new(settings.max_inflight)),
                 draining: AtomicBool::new(false),
                 settings,
@@ -93,6 +97,16 @@ impl AppState {
     /// Installs the engine once it is loaded.
     pub fn set_engine(&self, engine: Arc<dyn Engine>) {
         let _ = self.inner.engine.set(engine);
+    }
+
+    /// Installs the guideline index and its embedder (retrieval, `/v1/embeddings`).
+    pub fn set_retriever(&self, retriever: Arc<retrieval::Retriever>) {
+        let _ = self.inner.retriever.set(retriever);
+    }
+
+    /// The retriever, if an index is loaded.
+    pub fn retriever(&self) -> Option<&Arc<retrieval::Retriever>> {
+        self.inner.retriever.get()
     }
 
     /// The engine, or 503 while loading.
@@ -137,6 +151,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/models", get(list_models))
         .route("/v1/models/{id}", get(get_model))
         .route("/v1/chat/completions", post(chat::chat_completions))
+        .route("/v1/embeddings", post(embeddings::embeddings))
         .route("/v1/tools", get(tools::list_tools))
         .route("/v1/tools/{name}", post(tools::run_tool))
         .fallback(not_found)

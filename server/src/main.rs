@@ -27,10 +27,55 @@ enum Command {
         #[command(subcommand)]
         command: ModelCommand,
     },
+    /// Build or inspect the guideline retrieval index.
+    Index {
+        #[command(subcommand)]
+        command: IndexCommand,
+    },
     /// Measure components on public data sets and print a table (and JSON with --json).
     Eval {
         #[command(subcommand)]
         command: EvalCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum IndexCommand {
+    /// Chunk, embed and index the corpus (and optionally MedQuAD). Incremental: only new or
+    /// changed text is embedded again.
+    Build {
+        /// Guideline documents (Markdown with front matter).
+        #[arg(long, default_value = "corpus")]
+        corpus: PathBuf,
+        /// Also ingest a MedQuAD folder (e.g. ../shared/data/medquad).
+        #[arg(long)]
+        medquad: Option<PathBuf>,
+        /// Embedding model folder.
+        #[arg(long, default_value = medserve_server::config::DEFAULT_EMBEDDER)]
+        embedder: PathBuf,
+        /// Index folder (written atomically file by file).
+        #[arg(long, default_value = medserve_server::config::DEFAULT_INDEX)]
+        out: PathBuf,
+        /// Start from scratch instead of reusing vectors of unchanged chunks.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Search an index from the command line.
+    Search {
+        /// The query.
+        query: String,
+        /// Index folder.
+        #[arg(long, default_value = medserve_server::config::DEFAULT_INDEX)]
+        index: PathBuf,
+        /// Embedding model folder.
+        #[arg(long, default_value = medserve_server::config::DEFAULT_EMBEDDER)]
+        embedder: PathBuf,
+        /// Results.
+        #[arg(long, default_value_t = 5)]
+        top_k: usize,
+        /// hybrid, dense or lexical.
+        #[arg(long, default_value = "hybrid")]
+        mode: String,
     },
 }
 
@@ -70,7 +115,8 @@ enum ModelCommand {
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,hnsw_rs=warn,ort=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -79,7 +125,87 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve(args),
         Command::Model { command } => model(command),
         Command::Eval { command } => eval(command),
+        Command::Index { command } => index(command),
     }
+}
+
+fn index(cmd: IndexCommand) -> anyhow::Result<()> {
+    use medserve_rag::{Embedder, Index, IndexParams, Mode, Stage};
+    match cmd {
+        IndexCommand::Build {
+            corpus,
+            medquad,
+            embedder,
+            out,
+            full,
+        } => {
+            let embedder = Embedder::load(&embedder)
+                .with_context(|| format!("loading the embedder from {}", embedder.display()))?;
+            let mut docs = medserve_rag::load_corpus_dir(&corpus)
+                .with_context(|| format!("reading {}", corpus.display()))?;
+            let n_corpus = docs.len();
+            if let Some(m) = &medquad {
+                docs.extend(
+                    medserve_rag::load_medquad(m)
+                        .with_context(|| format!("reading MedQuAD from {}", m.display()))?,
+                );
+            }
+            eprintln!(
+                "{} documents ({} guideline, {} MedQuAD)",
+                docs.len(),
+                n_corpus,
+                docs.len() - n_corpus
+            );
+            let previous = if full { None } else { Index::open(&out).ok() };
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg:10} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            let mut stage = None;
+            let (index, report) = Index::build(
+                &docs,
+                &embedder,
+                &IndexParams::default(),
+                &out,
+                previous.as_ref(),
+                |s: Stage, done, total| {
+                    if stage != Some(s) {
+                        stage = Some(s);
+                        bar.reset();
+                        bar.set_message(format!("{s:?}").to_lowercase());
+                    }
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                },
+            )?;
+            bar.finish_and_clear();
+            println!("{report}");
+            println!("{} chunks in {}", index.len(), out.display());
+        }
+        IndexCommand::Search {
+            query,
+            index,
+            embedder,
+            top_k,
+            mode,
+        } => {
+            let mode: Mode = serde_json::from_value(serde_json::Value::String(mode.clone()))
+                .map_err(|_| {
+                    anyhow::anyhow!("--mode must be hybrid, dense or lexical, got {mode:?}")
+                })?;
+            let embedder = Embedder::load(&embedder)?;
+            let index = Index::open(&index)?;
+            let q = embedder.embed_one(&query)?;
+            for h in index.search(&q, &query, top_k, mode)? {
+                println!("{:.4}  {:<40}  {}", h.fused_score, h.chunk_id, h.title);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
@@ -195,6 +321,22 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             cfg.shutdown_grace,
         ));
         let t = std::time::Instant::now();
+        if let Some((embedder_dir, index_dir)) = cfg.retrieval.clone() {
+            let t = std::time::Instant::now();
+            let retriever = tokio::task::spawn_blocking(move || {
+                let embedder = medserve_rag::Embedder::load(&embedder_dir)?;
+                let index = medserve_rag::Index::open(&index_dir)?;
+                index.check_embedder(&embedder)?;
+                Ok::<_, medserve_rag::Error>(medserve_server::retrieval::Retriever {
+                    embedder: Arc::new(embedder),
+                    index: Arc::new(index),
+                })
+            })
+            .await?
+            .context("loading the guideline index (rebuild it with `medserve index build`)")?;
+            tracing::info!(chunks = retriever.index.len(), secs = t.elapsed().as_secs_f32(), "guideline index ready");
+            loader_state.set_retriever(Arc::new(retriever));
+        }
         let engine = MistralEngine::load(opts).await.context("loading the model")?;
         tracing::info!(model = %medserve_models::Engine::info(&engine).id, secs = t.elapsed().as_secs_f32(), "model ready");
         loader_state.set_engine(Arc::new(engine));

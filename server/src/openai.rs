@@ -14,6 +14,8 @@ use serde_json::Value;
 use medserve_guardrails::input::{RedFlag, Verdict};
 use medserve_guardrails::policy::Audience;
 use medserve_guardrails::vitals::Vitals;
+
+use crate::retrieval::{RetrievalFacts, RetrievalOptions};
 use medserve_models::{ChatMessage, Role, Sampling, TokenLogprob};
 
 use crate::error::ApiError;
@@ -186,6 +188,8 @@ pub struct MedserveOptions {
     /// Structured vital signs (NEWS2 fields, plus `altered_mentation` for qSOFA). NEWS2 ≥ 7,
     /// any single NEWS2 parameter scoring 3, or qSOFA ≥ 2 gives the fixed emergency answer.
     pub vitals: Option<Vitals>,
+    /// Guideline retrieval: `{"enabled", "top_k", "mode"}` (see [`RetrievalOptions`]).
+    pub retrieval: Option<RetrievalOptions>,
 }
 
 /// `stream_options`.
@@ -259,6 +263,8 @@ pub struct ChatJob {
     pub audience: Audience,
     /// Structured vital signs, already validated.
     pub vitals: Option<Vitals>,
+    /// Retrieval options as sent.
+    pub retrieval: Option<RetrievalOptions>,
 }
 
 fn check_range(param: &str, v: Option<f32>, lo: f32, hi: f32) -> Result<(), ApiError> {
@@ -628,6 +634,7 @@ impl ChatCompletionRequest {
             explicit_max_tokens: max_tokens.is_some(),
             audience: ms.audience.unwrap_or(Audience::Patient),
             vitals: ms.vitals,
+            retrieval: ms.retrieval,
         })
     }
 }
@@ -673,6 +680,8 @@ pub struct MedserveFacts {
     pub audience: Audience,
     /// Every guardrail verdict, in order: `{stage, class, action, evidence}`.
     pub guardrails: Vec<Verdict>,
+    /// The guideline passages put in the prompt (`null`: retrieval was off or did not run).
+    pub retrieval: Option<RetrievalFacts>,
     /// The sampler seed used (the request's, or a fresh one): resend it to reproduce.
     pub seed: i64,
     /// Milliseconds from request arrival to the model's first token (`null` when no model
