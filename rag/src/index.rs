@@ -43,7 +43,8 @@ impl Default for HnswParams {
         HnswParams {
             m: 16,
             ef_construction: 200,
-            ef_search: 64,
+            // 256: recall@10 0.986 vs exact search on 36k MedQuAD chunks (64: 0.969), p50 4 ms.
+            ef_search: 256,
             max_layer: 16,
         }
     }

@@ -328,6 +328,7 @@ mod tests {
         let cfg = ServeArgs {
             config: Some(toml.0.clone()),
             max_num_seqs: Some(2),
+            retrieval: Some(false),
             ..Default::default()
         }
         .resolve()
@@ -345,6 +346,22 @@ mod tests {
             model: Some(model.0.clone()),
             ..Default::default()
         };
+        // Retrieval is on by default and needs its folders.
+        let e = ServeArgs {
+            embedder: Some("/nonexistent/embed".into()),
+            ..base()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(e.to_string().contains("`embedder`"), "{e}");
+        let e = ServeArgs {
+            embedder: Some(std::env::temp_dir()),
+            index: Some("/nonexistent/index".into()),
+            ..base()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(e.to_string().contains("`index`"), "{e}");
         let e = ServeArgs {
             host: Some("not a host".into()),
             ..base()
