@@ -42,6 +42,7 @@ fn input_stage(c: &mut Criterion) {
                 check_input(InputCheck {
                     latest_user: black_box(text),
                     vitals: None,
+                    tool_results: &[],
                     emergency_numbers: DEFAULT_NUMBERS,
                 })
             })

@@ -194,12 +194,21 @@ fn a_block_mid_stream_ends_with_content_filter_and_stops_the_engine() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(engine.running(), 0);
 
+        // The blocked phrase does not come back through the verdicts either.
+        assert!(
+            !last["medserve"].to_string().contains("no need"),
+            "{}",
+            last["medserve"]
+        );
+
         // Non-stream: the same outcome.
         let (status, v) = post_json(&url, &ask(false, "is my cold ok", json!({}))).await;
         assert_eq!(status, 200);
         assert_eq!(v["choices"][0]["message"]["content"], text.as_str());
         assert_eq!(v["choices"][0]["finish_reason"], "content_filter");
         assert_eq!(v["medserve"]["guardrails"], last["medserve"]["guardrails"]);
+        assert_eq!(v["usage"], usage["usage"]);
+        assert!(!v["medserve"].to_string().contains("no need"));
     });
 }
 
@@ -372,7 +381,11 @@ fn injection_and_harmful_requests_are_refused_and_honest_questions_are_not() {
 #[test]
 fn instructions_inside_tool_results_are_stripped_before_the_model() {
     let engine = Arc::new(FakeEngine::new(&["Noted. "], Duration::ZERO, 4096));
-    let s = TestServer::start(engine, ServerSettings::default(), Duration::from_secs(1));
+    let s = TestServer::start(
+        engine.clone(),
+        ServerSettings::default(),
+        Duration::from_secs(1),
+    );
     runtime().block_on(async {
         let body = json!({"model": "fake", "messages": [
             {"role": "user", "content": "What is my NEWS2?"},
@@ -383,6 +396,31 @@ fn instructions_inside_tool_results_are_stripped_before_the_model() {
         assert_eq!(status, 200, "{v}");
         let g = v["medserve"]["guardrails"].as_array().unwrap();
         assert!(g.iter().any(|g| g["stage"] == "tool" && g["class"] == "prompt_injection" && g["action"] == "strip"), "{g:?}");
+        // What the model received: the data kept, the instruction gone.
+        let tool = engine.last_prompt().into_iter().find(|m| m.role == medserve_models::Role::Tool).unwrap();
+        assert!(tool.content.contains("NEWS2 total 2"), "{}", tool.content);
+        assert!(!tool.content.contains("Ignore all previous"), "{}", tool.content);
+    });
+}
+
+#[test]
+fn a_block_in_the_last_sentence_is_still_content_filter() {
+    // The unsafe sentence ends the answer (no trailing space): it is classified in finish().
+    let pieces = ["It is only a cold. ", "There is no need to see a doctor."];
+    let engine = Arc::new(FakeEngine::new(&pieces, Duration::ZERO, 4096));
+    let s = TestServer::start(engine, ServerSettings::default(), Duration::from_secs(1));
+    runtime().block_on(async {
+        let url = s.url("/v1/chat/completions");
+        let (_, v) = post_json(&url, &ask(false, "cold?", json!({}))).await;
+        assert_eq!(v["choices"][0]["finish_reason"], "content_filter", "{v}");
+        let text = v["choices"][0]["message"]["content"].as_str().unwrap();
+        assert!(!text.contains("no need"), "{text}");
+        let (_, _, items) = post_stream(&url, &ask(true, "cold?", json!({}))).await;
+        assert_eq!(stream_text(&items), text);
+        assert_eq!(
+            final_chunks(&items).0["choices"][0]["finish_reason"],
+            "content_filter"
+        );
     });
 }
 
@@ -433,4 +471,45 @@ fn injection_in_a_retrieved_passage_is_stripped_before_the_model() {
         );
     });
     let _ = std::fs::remove_dir_all(&docs);
+}
+
+#[test]
+fn emergency_scores_in_tool_results_take_the_emergency_path() {
+    let engine = Arc::new(FakeEngine::new(&["Noted. "], Duration::ZERO, 4096));
+    let s = TestServer::start(engine, ServerSettings::default(), Duration::from_secs(1));
+    // The real tool's output, as a client running the tool would send it back.
+    let news2 = medserve_tools::call(
+        "news2",
+        &json!({"respiratory_rate": 26, "spo2_percent": 91, "supplemental_oxygen": false,
+                "systolic_bp_mmhg": 95, "pulse_bpm": 125, "consciousness": "alert", "temperature_c": 39.5}),
+    )
+    .unwrap()
+    .to_string();
+    runtime().block_on(async {
+        let url = s.url("/v1/chat/completions");
+        let body = json!({"model": "fake", "messages": [
+            {"role": "user", "content": "Score these observations please."},
+            {"role": "tool", "tool_call_id": "call_1", "content": news2},
+        ]});
+        let (status, v) = post_json(&url, &body).await;
+        assert_eq!(status, 200, "{v}");
+        let rf = &v["medserve"]["red_flag"];
+        assert_eq!(rf["categories"], json!(["vital_signs"]), "{v}");
+        assert!(
+            rf["matched"][0].as_str().unwrap().starts_with("NEWS2"),
+            "{rf}"
+        );
+        assert!(!v["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Noted"));
+        // Once the user has spoken again, that earlier result is history: the model answers.
+        let body = json!({"model": "fake", "messages": [
+            {"role": "user", "content": "Score these observations please."},
+            {"role": "tool", "tool_call_id": "call_1", "content": news2},
+            {"role": "user", "content": "The ambulance crew is here now, thanks."},
+        ]});
+        let (_, v) = post_json(&url, &body).await;
+        assert!(v["medserve"]["red_flag"].is_null(), "{v}");
+    });
 }

@@ -187,6 +187,7 @@ fn decide(text: &str) -> Decision {
     match check_input(InputCheck {
         latest_user: text,
         vitals: None,
+        tool_results: &[],
         emergency_numbers: DEFAULT_NUMBERS,
     }) {
         Ok(r) => r.decision,

@@ -108,6 +108,9 @@ pub struct InputCheck<'a> {
     pub latest_user: &'a str,
     /// Structured vital signs, if the request gave any.
     pub vitals: Option<&'a Vitals>,
+    /// Tool results sent after the latest user message (a client running the `news2` or
+    /// `qsofa` tool): emergency scores in them take the emergency path too.
+    pub tool_results: &'a [&'a str],
     /// Whom to call, e.g. [`emergency::DEFAULT_NUMBERS`].
     pub emergency_numbers: &'a str,
 }
@@ -125,7 +128,25 @@ pub fn check_input(input: InputCheck<'_>) -> Result<InputReport, medserve_tools:
     // 1. Emergencies: text red flags and vital-sign thresholds.
     let detection = red_flags::detect(input.latest_user);
     let assessment = input.vitals.map(vitals::assess).transpose()?;
-    let alarm = assessment.and_then(|a| a.alarm);
+    let mut alarm = assessment.and_then(|a| a.alarm);
+    let tool_reasons: Vec<String> = input
+        .tool_results
+        .iter()
+        .filter_map(|t| vitals::tool_result_alarm(t))
+        .flatten()
+        .collect();
+    if !tool_reasons.is_empty() {
+        let a = alarm.get_or_insert_with(|| vitals::VitalsAlarm {
+            reasons: Vec::new(),
+            summary: String::new(),
+        });
+        a.reasons.extend(tool_reasons);
+        a.summary = format!(
+            "The vital-sign scores ({}) call for urgent assessment by a clinician now; this \
+             service escalates them as an emergency.",
+            a.reasons.join("; ")
+        );
+    }
     let mut red_flag = None;
     if detection.is_emergency() || alarm.is_some() {
         let mut categories: Vec<String> = detection
@@ -306,6 +327,7 @@ mod tests {
         check_input(InputCheck {
             latest_user: text,
             vitals: None,
+            tool_results: &[],
             emergency_numbers: emergency::DEFAULT_NUMBERS,
         })
         .unwrap()
@@ -378,6 +400,7 @@ mod tests {
         let r = check_input(InputCheck {
             latest_user: "Here are my observations, what do they mean?",
             vitals: Some(&v),
+            tool_results: &[],
             emergency_numbers: "999",
         })
         .unwrap();

@@ -1,8 +1,17 @@
 //! Vital signs given in structured form (`medserve.vitals`) trigger the emergency path when
-//! the early-warning scores say so: NEWS2 aggregate ≥ 7 or any single parameter scoring 3
-//! (Royal College of Physicians, *National Early Warning Score (NEWS) 2*, 2017: the
-//! "emergency response" threshold and the "single red score" trigger), or qSOFA ≥ 2
-//! (Seymour et al., JAMA 2016; Singer et al., Sepsis-3, JAMA 2016).
+//! the early-warning scores cross a threshold. What the guidelines say, and medserve's
+//! policy on top of it:
+//!
+//! - NEWS2 aggregate ≥ 7: the "emergency response" threshold (Royal College of Physicians,
+//!   *National Early Warning Score (NEWS) 2*, 2017).
+//! - A single NEWS2 parameter scoring 3: RCP calls this low–medium risk needing an *urgent
+//!   ward-based response*, not an emergency response.
+//! - qSOFA ≥ 2: in suspected infection, high risk of poor outcome and a prompt to assess for
+//!   organ dysfunction (Seymour et al., JAMA 2016; Singer et al., Sepsis-3, JAMA 2016).
+//!
+//! medserve deliberately over-triages: outside a ward nobody is there to give the urgent
+//! review, so a patient-facing server escalates all three to the fixed emergency answer
+//! (a false alarm costs a call; a miss can kill). The reasons state which rule fired.
 //!
 //! The scores come from the same calculators as the tools (`medserve-tools`). Missing
 //! observations are never scored as normal in the result: a partial NEWS2 sum is a lower
@@ -114,18 +123,24 @@ pub fn assess(v: &Vitals) -> Result<VitalsAssessment, medserve_tools::Error> {
     }
     for c in &n.components {
         if c.points == Some(3) {
-            reasons.push(format!("NEWS2 {} scored 3", c.parameter.to_lowercase()));
+            reasons.push(format!(
+                "NEWS2 {} scored 3 (RCP: urgent clinical review)",
+                c.parameter.to_lowercase()
+            ));
         }
     }
     if let Some(q) = &qsofa {
         if q.score >= 2 {
-            reasons.push(format!("qSOFA {} (>= 2)", q.score));
+            reasons.push(format!(
+                "qSOFA {} (>= 2: high risk if infection is suspected)",
+                q.score
+            ));
         }
     }
     let alarm = (!reasons.is_empty()).then(|| VitalsAlarm {
         summary: format!(
-            "The vital signs given ({}) meet the threshold for an emergency response: the \
-             person needs urgent assessment by a clinician now.",
+            "The vital signs given ({}) call for urgent assessment by a clinician now; this \
+             service escalates them as an emergency.",
             reasons.join("; ")
         ),
         reasons,
@@ -137,9 +152,70 @@ pub fn assess(v: &Vitals) -> Result<VitalsAssessment, medserve_tools::Error> {
     })
 }
 
+/// Reads a tool result (the JSON output of the `news2` or `qsofa` tool, as sent back in a
+/// `tool` message) and returns the emergency reasons it carries: NEWS2 total (or partial
+/// total) ≥ 7, any single parameter scoring 3, or qSOFA ≥ 2. Anything else (other tools,
+/// text, malformed JSON) is `None`: the result is simply not a score.
+pub fn tool_result_alarm(content: &str) -> Option<Vec<String>> {
+    let v: serde_json::Value = serde_json::from_str(content.trim()).ok()?;
+    let obj = v.as_object()?;
+    let mut reasons = Vec::new();
+    if obj.contains_key("single_parameter_score_3") && obj.contains_key("partial_total") {
+        let total = obj
+            .get("total")
+            .and_then(|t| t.as_u64())
+            .or_else(|| obj.get("partial_total").and_then(|t| t.as_u64()))?;
+        if total >= 7 {
+            reasons.push(format!("NEWS2 {total} (>= 7, computed by the news2 tool)"));
+        }
+        if obj.get("single_parameter_score_3") == Some(&serde_json::Value::Bool(true)) {
+            reasons.push("NEWS2 single parameter scored 3 (news2 tool)".to_string());
+        }
+    } else if obj.contains_key("high_risk") && obj.contains_key("score") {
+        let score = obj.get("score").and_then(|s| s.as_u64())?;
+        if score >= 2 {
+            reasons.push(format!("qSOFA {score} (>= 2, computed by the qsofa tool)"));
+        }
+    }
+    (!reasons.is_empty()).then_some(reasons)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tool_results_with_emergency_scores_raise_an_alarm() {
+        // Real tool outputs, not hand-written JSON.
+        let high = medserve_tools::call(
+            "news2",
+            &serde_json::json!({"respiratory_rate": 26, "spo2_percent": 91, "supplemental_oxygen": false,
+                "systolic_bp_mmhg": 95, "pulse_bpm": 125, "consciousness": "alert", "temperature_c": 39.5}),
+        )
+        .unwrap();
+        let reasons = tool_result_alarm(&high.to_string()).unwrap();
+        assert!(reasons[0].starts_with("NEWS2 "), "{reasons:?}");
+        let low = medserve_tools::call(
+            "news2",
+            &serde_json::json!({"respiratory_rate": 16, "spo2_percent": 97, "supplemental_oxygen": false,
+                "systolic_bp_mmhg": 125, "pulse_bpm": 70, "consciousness": "alert", "temperature_c": 37.0}),
+        )
+        .unwrap();
+        assert_eq!(tool_result_alarm(&low.to_string()), None);
+        let q = medserve_tools::call(
+            "qsofa",
+            &serde_json::json!({"respiratory_rate": 24, "systolic_bp_mmhg": 90, "altered_mentation": false}),
+        )
+        .unwrap();
+        assert_eq!(
+            tool_result_alarm(&q.to_string()),
+            Some(vec![
+                "qSOFA 2 (>= 2, computed by the qsofa tool)".to_string()
+            ])
+        );
+        assert_eq!(tool_result_alarm("NEWS2 is 9"), None);
+        assert_eq!(tool_result_alarm("{\"bmi\": 31}"), None);
+    }
 
     fn normal() -> Vitals {
         Vitals {
@@ -204,7 +280,7 @@ mod tests {
         assert_eq!(a.news2.total, Some(3));
         let alarm = a.alarm.unwrap();
         assert_eq!(alarm.reasons.len(), 1, "{alarm:?}");
-        assert!(alarm.reasons[0].ends_with("scored 3"), "{alarm:?}");
+        assert!(alarm.reasons[0].contains("scored 3"), "{alarm:?}");
     }
 
     #[test]
@@ -223,11 +299,7 @@ mod tests {
                 complete: false
             })
         );
-        assert!(a
-            .alarm
-            .unwrap()
-            .reasons
-            .contains(&"qSOFA 2 (>= 2)".to_string()));
+        assert!(a.alarm.unwrap().reasons[0].starts_with("qSOFA 2 (>= 2"));
     }
 
     #[test]

@@ -113,9 +113,19 @@ pub async fn chat_completions(
         .find(|m| m.role == Role::User)
         .map(|m| m.content.as_str())
         .unwrap_or("");
+    // Tool results after the latest user turn (a client running the score tools).
+    let last_user_at = job.messages.iter().rposition(|m| m.role == Role::User);
+    let tool_results: Vec<&str> = job
+        .messages
+        .iter()
+        .skip(last_user_at.map_or(0, |i| i + 1))
+        .filter(|m| m.role == Role::Tool)
+        .map(|m| m.content.as_str())
+        .collect();
     let report = input::check_input(InputCheck {
         latest_user,
         vitals: job.vitals.as_ref(),
+        tool_results: &tool_results,
         emergency_numbers: &state.settings().emergency_numbers,
     })
     .map_err(|e| ApiError::invalid("medserve.vitals", e.to_string()))?;
@@ -306,10 +316,17 @@ async fn collect(
             Some(Ok(Event::Done {
                 finish_reason,
                 usage,
-            })) => {
-                text.push_str(&guard.finish());
-                break (finish_reason.as_str(), usage);
-            }
+            })) => match guard.finish() {
+                Step::Emit(rest) => {
+                    text.push_str(&rest);
+                    break (finish_reason.as_str(), usage);
+                }
+                // The last sentence is only classified at the end: it can still be blocked.
+                Step::Blocked(safe) => {
+                    text.push_str(&safe);
+                    break ("content_filter", usage);
+                }
+            },
             Some(Err(e)) => return Err(e.into()),
             None => {
                 return Err(ApiError::Internal(
@@ -331,9 +348,17 @@ async fn collect(
                 "role": "assistant",
                 "content": text,
                 "refusal": null,
-                "annotations": retrieval::annotations(&meta.hits, &text),
+                "annotations": if finish_reason == "content_filter" {
+                    json!([])
+                } else {
+                    retrieval::annotations(&meta.hits, &text)
+                },
             },
-            "logprobs": want_logprobs.then(|| LogprobsBody { content: logprobs, refusal: None }),
+            // Token logprobs describe the model's text: withheld when the policy changed it.
+            "logprobs": want_logprobs.then(|| LogprobsBody {
+                content: if guard.changed_text() { Vec::new() } else { logprobs },
+                refusal: None,
+            }),
             "finish_reason": finish_reason,
         }],
         "usage": UsageBody::from(usage),
@@ -401,8 +426,11 @@ fn stream_response(
         let end: Option<(&str, medserve_models::Usage)> = loop {
             match events.next().await {
                 Some(Ok(Event::Delta { text, logprobs, completion_tokens })) => {
-                    ttft.get_or_insert_with(Instant::now);
-                        pending_lp.extend(logprobs);
+                    if guard.is_some() {
+                        // Only model text has a first token; fixed answers report `null`.
+                        ttft.get_or_insert_with(Instant::now);
+                    }
+                    pending_lp.extend(logprobs);
                     let step = match guard.as_mut() {
                         Some(g) => g.push(&text),
                         None => Step::Emit(text),
@@ -411,13 +439,14 @@ fn stream_response(
                         Step::Emit(safe) => {
                             if !safe.is_empty() {
                                 sent_chars += safe.chars().count();
-                                yield Ok(delta_chunk(safe, std::mem::take(&mut pending_lp)));
+                                // Logprobs wait for the end: held-back text is unchecked.
+                                yield Ok(delta_chunk(safe, Vec::new()));
                             }
                         }
                         Step::Blocked(safe) => {
                             if !safe.is_empty() {
                                 sent_chars += safe.chars().count();
-                                yield Ok(delta_chunk(safe, std::mem::take(&mut pending_lp)));
+                                yield Ok(delta_chunk(safe, Vec::new()));
                             }
                             // Dropping the events stream stops the generation.
                             break Some(("content_filter", medserve_models::Usage {
@@ -428,12 +457,23 @@ fn stream_response(
                     }
                 }
                 Some(Ok(Event::Done { finish_reason, usage })) => {
-                    let rest = guard.as_mut().map(OutputGuard::finish).unwrap_or_default();
-                    if !rest.is_empty() || !pending_lp.is_empty() {
+                    let step = guard.as_mut().map(OutputGuard::finish).unwrap_or(Step::Emit(String::new()));
+                    // Every token's text has now been checked; its logprobs go out unless
+                    // the policy changed the text.
+                    let lp = if guard.as_ref().is_some_and(OutputGuard::changed_text) {
+                        Vec::new()
+                    } else {
+                        std::mem::take(&mut pending_lp)
+                    };
+                    let (rest, reason) = match step {
+                        Step::Emit(rest) => (rest, finish_reason.as_str()),
+                        Step::Blocked(safe) => (safe, "content_filter"),
+                    };
+                    if !rest.is_empty() || !lp.is_empty() {
                         sent_chars += rest.chars().count();
-                        yield Ok(delta_chunk(rest, std::mem::take(&mut pending_lp)));
+                        yield Ok(delta_chunk(rest, lp));
                     }
-                    break Some((finish_reason.as_str(), usage));
+                    break Some((reason, usage));
                 }
                 Some(Err(e)) => {
                     let err: ApiError = e.into();
@@ -449,8 +489,8 @@ fn stream_response(
         };
         drop(events);
         if let Some((finish_reason, usage)) = end {
-            // Citations ride on the final chunk.
-            let delta = if meta.hits.is_empty() {
+            // Citations ride on the final chunk (none for a blocked answer).
+            let delta = if meta.hits.is_empty() || finish_reason == "content_filter" {
                 json!({})
             } else {
                 let annotations = retrieval::annotations(&meta.hits, "");

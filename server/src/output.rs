@@ -41,21 +41,31 @@ impl OutputGuard {
     }
 
     /// The model finished: the held-back rest, cautions, and the disclaimer (patients only;
-    /// a fixed sentence from code, never from the prompt).
-    pub fn finish(&mut self) -> String {
+    /// a fixed sentence from code, never from the prompt). The last sentence is classified
+    /// here, so this can still be a block.
+    pub fn finish(&mut self) -> Step {
         let mut text = match self.filter.finish() {
             FilterEvent::Emit(t) => t,
-            FilterEvent::Blocked { safe_text, .. } => safe_text,
+            FilterEvent::Blocked { safe_text, .. } => return Step::Blocked(safe_text),
         };
         if self.filter.is_blocked() {
-            return text;
+            return Step::Blocked(text);
         }
         if let Some(d) = policy::disclaimer_for(self.audience) {
             text.push_str("\n\n");
             text.push_str(d);
             self.disclaimer = true;
         }
-        text
+        Step::Emit(text)
+    }
+
+    /// Whether the policy changed the model's text (a rewrite or a block): the per-token
+    /// logprobs then no longer describe what the client received, and are withheld.
+    pub fn changed_text(&self) -> bool {
+        self.filter
+            .verdicts()
+            .iter()
+            .any(|v| matches!(v.action, policy::Action::Rewrite | policy::Action::Block))
     }
 
     /// Every output verdict so far (policy matches, then the disclaimer if it was added).
@@ -64,11 +74,16 @@ impl OutputGuard {
             .filter
             .verdicts()
             .iter()
-            .map(|v| Verdict {
-                stage: Stage::Output,
-                class: v.class.as_str().to_string(),
-                action: action_name(v.action).to_string(),
-                evidence: vec![v.matched.clone()],
+            .map(|v| {
+                // The matched model text is never echoed: a blocked or rewritten phrase must
+                // not reach the client through the verdict list.
+                tracing::trace!(class = v.class.as_str(), matched = %v.matched, "output verdict");
+                Verdict {
+                    stage: Stage::Output,
+                    class: v.class.as_str().to_string(),
+                    action: action_name(v.action).to_string(),
+                    evidence: Vec::new(),
+                }
             })
             .collect();
         if self.disclaimer {

@@ -158,13 +158,19 @@ pub fn reference_block(hits: &[Hit]) -> String {
         } else {
             format!(" > {}", h.heading.join(" > "))
         };
+        // Passage text cannot close the fence early: the markers are removed from it.
         s.push_str(&format!(
-            "\n<<<REFERENCE {n}: {}{heading}>>>\n{}\n<<<END REFERENCE {n}>>>\n",
-            h.title,
-            h.text.trim()
+            "\n<<<REFERENCE {n}: {}{}>>>\n{}\n<<<END REFERENCE {n}>>>\n",
+            defang(&h.title),
+            defang(&heading),
+            defang(h.text.trim())
         ));
     }
     s
+}
+
+fn defang(text: &str) -> String {
+    text.replace("<<<", "‹‹‹").replace(">>>", "›››")
 }
 
 /// Adds the reference block to the conversation: appended to the first system message, or
