@@ -41,6 +41,7 @@ fn input_stage(c: &mut Criterion) {
             b.iter(|| {
                 check_input(InputCheck {
                     latest_user: black_box(text),
+                    earlier_user: &[],
                     vitals: None,
                     tool_results: &[],
                     emergency_numbers: DEFAULT_NUMBERS,

@@ -75,6 +75,12 @@ fn loading_state_is_503_until_the_engine_arrives() {
         let (status, v) = post_json(&url("/v1/chat/completions"), &body(false)).await;
         assert_eq!(status, 503);
         assert_eq!(v["error"]["code"], "unavailable");
+        // The deterministic emergency answer needs no model: it works while loading.
+        let chest = json!({"model": "fake", "messages": [{"role": "user",
+            "content": "crushing chest pain spreading to my left arm and I'm sweating"}]});
+        let (status, v) = post_json(&url("/v1/chat/completions"), &chest).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["medserve"]["red_flag"]["action"], "emergency");
         state.set_engine(Arc::new(FakeEngine::new(&["ok"], Duration::ZERO, 100)));
         assert_eq!(
             client().get(url("/ready")).send().await.unwrap().status(),

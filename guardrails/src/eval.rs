@@ -186,6 +186,7 @@ pub fn medquad_questions(dir: &Path) -> Result<BenignReport, EvalError> {
 fn decide(text: &str) -> Decision {
     match check_input(InputCheck {
         latest_user: text,
+        earlier_user: &[],
         vitals: None,
         tool_results: &[],
         emergency_numbers: DEFAULT_NUMBERS,

@@ -704,19 +704,8 @@ const RULES_SRC: &[(Option<HarmCategory>, bool, &str, &str)] = &[
     ),
 ];
 
-fn expand(pattern: &str) -> String {
-    let mut s = pattern.to_owned();
-    for _ in 0..2 {
-        for (name, fragment) in FRAGMENTS {
-            s = s.replace(&format!("@{name}@"), fragment);
-        }
-    }
-    s
-}
-
 fn compile(pattern: &str) -> Regex {
-    let source = format!("(?i){}", expand(pattern));
-    Regex::new(&source).unwrap_or_else(|e| panic!("invalid built-in pattern {pattern:?}: {e}"))
+    crate::pattern::compile(pattern, FRAGMENTS)
 }
 
 struct Rule {

@@ -9,6 +9,7 @@ pub mod eval;
 pub mod harmful;
 pub mod injection;
 pub mod input;
+mod pattern;
 pub mod phi;
 pub mod policy;
 pub mod red_flags;

@@ -84,16 +84,21 @@ pub async fn chat_completions(
     ApiJson(req): ApiJson<ChatCompletionRequest>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let engine = state.engine()?.clone();
-    if req.model != engine.info().id {
-        return Err(ApiError::ModelNotFound(req.model));
+    // While the model loads, the deterministic answers (emergencies, refusals) still work:
+    // a chest-pain message must not get a 503.
+    let engine = state.engine().ok().cloned();
+    if let Some(e) = &engine {
+        if req.model != e.info().id {
+            return Err(ApiError::ModelNotFound(req.model));
+        }
     }
+    let model_name = req.model.clone();
     let mut job: ChatJob = req.validate()?;
     tracing::Span::current().record("stream", job.stream);
     let mut meta = Meta {
         id: format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
         created: now_secs(),
-        model: engine.info().id.clone(),
+        model: model_name,
         fingerprint: state.fingerprint(),
         seed: job.seed,
         started,
@@ -122,8 +127,19 @@ pub async fn chat_completions(
         .filter(|m| m.role == Role::Tool)
         .map(|m| m.content.as_str())
         .collect();
+    // Earlier user turns: the server keeps no state, so a jailbreak planted earlier in the
+    // history is checked again on every request.
+    let earlier_user: Vec<&str> = job
+        .messages
+        .iter()
+        .filter(|m| m.role == Role::User)
+        .map(|m| m.content.as_str())
+        .rev()
+        .skip(1)
+        .collect();
     let report = input::check_input(InputCheck {
         latest_user,
+        earlier_user: &earlier_user,
         vitals: job.vitals.as_ref(),
         tool_results: &tool_results,
         emergency_numbers: &state.settings().emergency_numbers,
@@ -142,6 +158,7 @@ pub async fn chat_completions(
         }
         Decision::Proceed => {}
     }
+    let engine = engine.ok_or(ApiError::Unavailable("the model is still loading"))?;
     // Tool results in the history are data: instruction-like sentences are removed.
     for m in job.messages.iter_mut().filter(|m| m.role == Role::Tool) {
         let (clean, verdict) = input::screen_data(Source::Tool, &m.content);
