@@ -212,27 +212,36 @@ pub fn check_input(input: InputCheck<'_>) -> Result<InputReport, medserve_tools:
         });
     }
 
-    // 2. Prompt injection in the user's own turn.
-    let findings = injection::detect_injection(input.latest_user);
-    if let Some(policy) = injection::decide(Source::User, &findings) {
-        let evidence = findings.iter().map(|f| kind_name(&f.kind)).collect();
-        match policy {
-            InjectionPolicy::Refuse => {
-                verdicts.push(Verdict::new(
-                    Stage::Input,
-                    "prompt_injection",
-                    "refuse",
-                    evidence,
-                ));
-                return Ok(InputReport {
-                    decision: Decision::Refuse {
-                        text: INJECTION_REFUSAL.into(),
-                    },
-                    verdicts,
-                });
+    // 2. Prompt injection and 3. harmful requests, in every user turn: the latest, then the
+    // earlier ones (the server keeps no state, so a jailbreak planted earlier in the history
+    // is judged again). Evidence from an earlier turn names it.
+    let turns = std::iter::once((input.latest_user, None)).chain(
+        input
+            .earlier_user
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (*t, Some(format!("earlier user turn {}", i + 1)))),
+    );
+    let refuse = |mut verdicts: Vec<Verdict>, verdict: Verdict, text: String| {
+        verdicts.push(verdict);
+        Ok(InputReport {
+            decision: Decision::Refuse { text },
+            verdicts,
+        })
+    };
+    for (text, earlier) in turns.clone() {
+        let findings = injection::detect_injection(text);
+        let is_latest = earlier.is_none();
+        let mut evidence: Vec<String> = findings.iter().map(|f| kind_name(&f.kind)).collect();
+        evidence.extend(earlier);
+        match injection::decide(Source::User, &findings) {
+            Some(InjectionPolicy::Refuse) => {
+                let v = Verdict::new(Stage::Input, "prompt_injection", "refuse", evidence);
+                return refuse(verdicts, v, INJECTION_REFUSAL.into());
             }
-            InjectionPolicy::Strip | InjectionPolicy::Flag => {
-                // A user turn is never silently edited: only flagged.
+            // A user turn is never silently edited: only flagged (the latest one; an earlier
+            // one was flagged when it was the latest).
+            Some(InjectionPolicy::Strip | InjectionPolicy::Flag) if is_latest => {
                 verdicts.push(Verdict::new(
                     Stage::Input,
                     "prompt_injection",
@@ -240,61 +249,16 @@ pub fn check_input(input: InputCheck<'_>) -> Result<InputReport, medserve_tools:
                     evidence,
                 ));
             }
+            _ => {}
         }
     }
-
-    // Earlier turns: an injection or harmful request planted in the history is refused too.
-    for (i, earlier) in input.earlier_user.iter().enumerate() {
-        let findings = injection::detect_injection(earlier);
-        if injection::decide(Source::User, &findings) == Some(InjectionPolicy::Refuse) {
-            let mut evidence: Vec<String> = findings.iter().map(|f| kind_name(&f.kind)).collect();
-            evidence.push(format!("earlier user turn {}", i + 1));
-            verdicts.push(Verdict::new(
-                Stage::Input,
-                "prompt_injection",
-                "refuse",
-                evidence,
-            ));
-            return Ok(InputReport {
-                decision: Decision::Refuse {
-                    text: INJECTION_REFUSAL.into(),
-                },
-                verdicts,
-            });
+    for (text, earlier) in turns {
+        if let Some(h) = harmful::detect_harmful(text) {
+            let mut evidence = vec![serde_name(&h.category)];
+            evidence.extend(earlier);
+            let v = Verdict::new(Stage::Input, "harmful_request", "refuse", evidence);
+            return refuse(verdicts, v, harmful::refusal_text(h.category));
         }
-        if let Some(h) = harmful::detect_harmful(earlier) {
-            verdicts.push(Verdict::new(
-                Stage::Input,
-                "harmful_request",
-                "refuse",
-                vec![
-                    serde_name(&h.category),
-                    format!("earlier user turn {}", i + 1),
-                ],
-            ));
-            return Ok(InputReport {
-                decision: Decision::Refuse {
-                    text: harmful::refusal_text(h.category),
-                },
-                verdicts,
-            });
-        }
-    }
-
-    // 3. Harmful requests.
-    if let Some(h) = harmful::detect_harmful(input.latest_user) {
-        verdicts.push(Verdict::new(
-            Stage::Input,
-            "harmful_request",
-            "refuse",
-            vec![serde_name(&h.category)],
-        ));
-        return Ok(InputReport {
-            decision: Decision::Refuse {
-                text: harmful::refusal_text(h.category),
-            },
-            verdicts,
-        });
     }
 
     Ok(InputReport {

@@ -57,6 +57,26 @@ impl Meta {
         }
     }
 
+    /// A whole `chat.completion` body with one choice.
+    fn completion(
+        &self,
+        choice: Value,
+        usage: medserve_models::Usage,
+        facts: MedserveFacts,
+    ) -> Value {
+        json!({
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "system_fingerprint": self.fingerprint,
+            "service_tier": "default",
+            "choices": [choice],
+            "usage": UsageBody::from(usage),
+            "medserve": facts,
+        })
+    }
+
     fn chunk(&self, choices: Value) -> Value {
         json!({
             "id": self.id,
@@ -258,22 +278,16 @@ pub async fn chat_completions(
 fn fixed_answer(state: &AppState, meta: Meta, text: String, job: &ChatJob) -> Response {
     let usage = medserve_models::Usage::default();
     if !job.stream {
-        let body = json!({
-            "id": meta.id,
-            "object": "chat.completion",
-            "created": meta.created,
-            "model": meta.model,
-            "system_fingerprint": meta.fingerprint,
-            "service_tier": "default",
-            "choices": [{
+        let body = meta.completion(
+            json!({
                 "index": 0,
                 "message": {"role": "assistant", "content": text, "refusal": null, "annotations": []},
                 "logprobs": null,
                 "finish_reason": "stop",
-            }],
-            "usage": UsageBody::from(usage),
-            "medserve": meta.facts(None, Vec::new()),
-        });
+            }),
+            usage,
+            meta.facts(None, Vec::new()),
+        );
         return Json(body).into_response();
     }
     let events: EventStream = Box::pin(futures::stream::iter([
@@ -352,35 +366,26 @@ async fn collect(
             }
         }
     };
-    Ok(json!({
-        "id": meta.id,
-        "object": "chat.completion",
-        "created": meta.created,
-        "model": meta.model,
-        "system_fingerprint": meta.fingerprint,
-        "service_tier": "default",
-        "choices": [{
-            "index": 0,
-            "message": {
-                "role": "assistant",
-                "content": text,
-                "refusal": null,
-                "annotations": if finish_reason == "content_filter" {
-                    json!([])
-                } else {
-                    retrieval::annotations(&meta.hits, &text)
-                },
+    let choice = json!({
+        "index": 0,
+        "message": {
+            "role": "assistant",
+            "content": text,
+            "refusal": null,
+            "annotations": if finish_reason == "content_filter" {
+                json!([])
+            } else {
+                retrieval::annotations(&meta.hits, &text)
             },
-            // Token logprobs describe the model's text: withheld when the policy changed it.
-            "logprobs": want_logprobs.then(|| LogprobsBody {
-                content: if guard.changed_text() { Vec::new() } else { logprobs },
-                refusal: None,
-            }),
-            "finish_reason": finish_reason,
-        }],
-        "usage": UsageBody::from(usage),
-        "medserve": meta.facts(ttft, guard.verdicts()),
-    }))
+        },
+        // Token logprobs describe the model's text: withheld when the policy changed it.
+        "logprobs": want_logprobs.then(|| LogprobsBody {
+            content: if guard.changed_text() { Vec::new() } else { logprobs },
+            refusal: None,
+        }),
+        "finish_reason": finish_reason,
+    });
+    Ok(meta.completion(choice, usage, meta.facts(ttft, guard.verdicts())))
 }
 
 fn data(v: &Value) -> SseEvent {
