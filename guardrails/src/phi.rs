@@ -802,9 +802,8 @@ const FIRST_NAMES: &[&str] = &[
     "Eilidh",
 ];
 
-/// Words never accepted as (part of) a name: weekdays, months, drugs, diseases, places and
-/// common capitalised words.
-const NAME_STOP: &[&str] = &[
+/// Weekdays and months: never (part of) a name or a place.
+const CALENDAR_WORDS: &[&str] = &[
     "monday",
     "tuesday",
     "wednesday",
@@ -824,6 +823,11 @@ const NAME_STOP: &[&str] = &[
     "october",
     "november",
     "december",
+];
+
+/// Words never accepted as (part of) a name, besides [`CALENDAR_WORDS`]: drugs, diseases,
+/// places and common capitalised words.
+const NAME_STOP: &[&str] = &[
     "tylenol",
     "advil",
     "aspirin",
@@ -1127,25 +1131,6 @@ const PLACE_STOP: &[&str] = &[
     "our",
     "hospital",
     "care",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
     "here",
     "there",
     "home",
@@ -1277,7 +1262,13 @@ fn lower(word: &str) -> String {
 }
 
 fn is_stop(word: &str) -> bool {
-    NAME_STOP.contains(&lower(word).as_str())
+    let w = lower(word);
+    NAME_STOP.contains(&w.as_str()) || CALENDAR_WORDS.contains(&w.as_str())
+}
+
+fn is_place_stop(word: &str) -> bool {
+    let w = lower(word);
+    PLACE_STOP.contains(&w.as_str()) || CALENDAR_WORDS.contains(&w.as_str())
 }
 
 fn is_first_name(word: &str) -> bool {
@@ -1357,9 +1348,7 @@ fn validate(
         Check::UsState => caps
             .name("s")
             .is_some_and(|s| US_STATES.contains(&s.as_str())),
-        Check::Place => !words
-            .iter()
-            .any(|w| PLACE_STOP.contains(&lower(w).as_str())),
+        Check::Place => !words.iter().any(|w| is_place_stop(w)),
         Check::NameCue => !is_stop(first) && (is_capitalised(first) || is_first_name(first)),
         Check::NameCueWeak => {
             !words.iter().any(|w| is_stop(w))
