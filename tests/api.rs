@@ -349,7 +349,8 @@ fn content_parts_and_all_roles_are_accepted() {
                 {"role": "system", "content": [{"type": "text", "text": "You are a nurse."}]},
                 {"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": "there"}]},
                 {"role": "assistant", "content": "Hello."},
-                {"role": "tool", "tool_call_id": "call_1", "content": "{\"ok\":true}"},
+                {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "news2", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "{\"ok\":true}"},
                 {"role": "user", "content": "Thanks"}
             ],
             "user": "u-1", "safety_identifier": "s-1", "prompt_cache_key": "k", "service_tier": "auto",
@@ -521,13 +522,9 @@ fn every_4xx_path_has_the_openai_error_shape() {
         // Rejected (unsupported) OpenAI fields name themselves.
         for (field, value) in [
             ("n", json!(2)),
-            (
-                "tools",
-                json!([{"type": "function", "function": {"name": "f"}}]),
-            ),
+            ("functions", json!([{"name": "f"}])),
             ("audio", json!({"voice": "alloy", "format": "mp3"})),
             ("store", json!(true)),
-            ("response_format", json!({"type": "json_object"})),
             ("reasoning_effort", json!("high")),
             ("service_tier", json!("flex")),
             ("modalities", json!(["text", "audio"])),

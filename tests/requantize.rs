@@ -27,6 +27,7 @@ fn next_token_logprobs(engine: &dyn Engine, prompt: &str) -> Vec<(String, f32)> 
                     top_logprobs: 10,
                     ..Default::default()
                 },
+                grammar: None,
             })
             .await
             .unwrap();

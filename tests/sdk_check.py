@@ -2,6 +2,7 @@
 
 usage: python sdk_check.py BASE_URL MODEL
 """
+import json
 import sys
 
 import openai
@@ -85,6 +86,55 @@ g = client.chat.completions.create(
 )
 ann = g.choices[0].message.annotations
 assert ann and ann[0].type == "url_citation" and ann[0].url_citation.url.startswith("corpus://"), ann
+
+# Tool calling: a forced call, answered by the client, then the model's answer.
+qsofa = {"type": "function", "function": {
+    "name": "qsofa", "description": "quick SOFA score",
+    "parameters": {"type": "object", "properties": {
+        "respiratory_rate": {"type": "number"}, "systolic_bp_mmhg": {"type": "number"},
+        "altered_mentation": {"type": "boolean"}},
+        "required": ["respiratory_rate", "systolic_bp_mmhg", "altered_mentation"],
+        "additionalProperties": False}}}
+ask = [{"role": "user", "content": "RR 24, systolic BP 95, confused. Calculate qSOFA."}]
+opts = dict(model=model, temperature=0, seed=3, max_tokens=80,
+            extra_body={"medserve": {"retrieval": {"enabled": False}}})
+t = client.chat.completions.create(messages=ask, tools=[qsofa], tool_choice="required", **opts)
+assert t.choices[0].finish_reason == "tool_calls", t
+call = t.choices[0].message.tool_calls[0]
+assert call.type == "function" and call.function.name == "qsofa" and call.id.startswith("call_")
+args = json.loads(call.function.arguments)
+assert set(args) == {"respiratory_rate", "systolic_bp_mmhg", "altered_mentation"}, args
+# The SDK accumulates the streamed call the same way.
+acc = {}
+for c in client.chat.completions.create(messages=ask, tools=[qsofa], tool_choice="required", stream=True, **opts):
+    for d in (c.choices[0].delta.tool_calls or []) if c.choices else []:
+        a = acc.setdefault(d.index, {"id": d.id, "name": d.function.name, "arguments": ""})
+        a["arguments"] += d.function.arguments or ""
+assert acc[0]["name"] == "qsofa" and acc[0]["arguments"] == call.function.arguments, (acc, call)
+# The client runs the tool and sends the result back.
+history = ask + [t.choices[0].message.model_dump(exclude_none=True),
+                 {"role": "tool", "tool_call_id": call.id, "content": '{"score": 1, "high_risk": false}'}]
+a = client.chat.completions.create(messages=history, tools=[qsofa], **opts)
+assert a.choices[0].finish_reason in ("stop", "length", "tool_calls"), a
+# A tool message answering no call is a 400 naming it.
+try:
+    client.chat.completions.create(messages=ask + [{"role": "tool", "tool_call_id": "nope", "content": "{}"}], **opts)
+    raise AssertionError("an unmatched tool message should fail")
+except openai.BadRequestError as e:
+    assert e.body["param"] == "messages[1].tool_call_id", e.body
+# The server runs a built-in tool itself.
+b = client.chat.completions.create(messages=ask, tool_choice="required",
+    **{**opts, "extra_body": {"medserve": {"retrieval": {"enabled": False}, "tools": ["qsofa"]}}})
+runs = b.model_extra["medserve"]["tool_runs"]
+assert runs and runs[0]["name"] == "qsofa", b
+assert b.choices[0].message.tool_calls is None
+# Structured output.
+j = client.chat.completions.create(messages=[{"role": "user", "content": "Is a cold urgent? Answer as JSON."}],
+    response_format={"type": "json_schema", "json_schema": {"name": "u", "strict": True, "schema": {
+        "type": "object", "properties": {"urgent": {"type": "boolean"}}, "required": ["urgent"],
+        "additionalProperties": False}}},
+    **{**opts, "extra_body": {"medserve": {"retrieval": {"enabled": False}, "audience": "clinician"}}})
+assert isinstance(json.loads(j.choices[0].message.content)["urgent"], bool), j
 
 models = client.models.list()
 assert [m.id for m in models.data] == [model]

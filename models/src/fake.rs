@@ -1,7 +1,9 @@
 //! A scripted engine for tests of the server's own logic (never a stand-in for the model).
 //!
 //! It "generates" a fixed list of text pieces, one every `delay`, honouring `max_tokens`
-//! (one piece = one token) and stop sequences, and counts prompt tokens as words.
+//! (one piece = one token) and stop sequences, and counts prompt tokens as words. With
+//! [`FakeEngine::with_scripts`] successive generations play successive scripts (for the
+//! server-side tool loop); it records each prompt and grammar it was given.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -11,18 +13,19 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 
 use crate::{
-    ChatMessage, Engine, Event, EventStream, FinishReason, GenerateRequest, ModelInfo, Result,
-    Usage,
+    ChatMessage, Engine, Event, EventStream, FinishReason, GenerateRequest, Grammar, ModelInfo,
+    Result, Usage,
 };
 
 /// The scripted engine.
 pub struct FakeEngine {
     info: ModelInfo,
-    pieces: Vec<String>,
+    scripts: Vec<Vec<String>>,
     delay: Duration,
     fail_after: Option<usize>,
     running: Arc<AtomicUsize>,
-    last_prompt: Arc<std::sync::Mutex<Vec<ChatMessage>>>,
+    calls: AtomicUsize,
+    history: Arc<std::sync::Mutex<Vec<(Vec<ChatMessage>, Option<Grammar>)>>>,
 }
 
 impl FakeEngine {
@@ -36,20 +39,44 @@ impl FakeEngine {
                 max_context,
                 created: 0,
             },
-            pieces: pieces.iter().map(|s| s.to_string()).collect(),
+            scripts: vec![pieces.iter().map(|s| s.to_string()).collect()],
             delay,
             fail_after: None,
             running: Arc::new(AtomicUsize::new(0)),
-            last_prompt: Arc::default(),
+            calls: AtomicUsize::new(0),
+            history: Arc::default(),
         }
+    }
+
+    /// An engine whose n-th generation plays `scripts[n]` (the last one repeats).
+    pub fn with_scripts(scripts: &[&[&str]], delay: Duration, max_context: usize) -> Self {
+        let mut e = Self::new(&[], delay, max_context);
+        e.scripts = scripts
+            .iter()
+            .map(|p| p.iter().map(|s| s.to_string()).collect())
+            .collect();
+        e
     }
 
     /// The messages of the latest generation, as the engine received them (after the
     /// server added reference material and screened data).
     pub fn last_prompt(&self) -> Vec<ChatMessage> {
-        self.last_prompt
+        self.prompts().pop().unwrap_or_default()
+    }
+
+    /// The messages of every generation so far, oldest first.
+    pub fn prompts(&self) -> Vec<Vec<ChatMessage>> {
+        self.history
             .lock()
-            .map(|m| m.clone())
+            .map(|h| h.iter().map(|(m, _)| m.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The grammar of every generation so far, oldest first.
+    pub fn grammars(&self) -> Vec<Option<Grammar>> {
+        self.history
+            .lock()
+            .map(|h| h.iter().map(|(_, g)| g.clone()).collect())
             .unwrap_or_default()
     }
 
@@ -82,12 +109,18 @@ impl Engine for FakeEngine {
 
     fn generate(&self, request: GenerateRequest) -> BoxFuture<'_, Result<EventStream>> {
         let prompt_tokens = count(&request.messages);
-        if let Ok(mut last) = self.last_prompt.lock() {
-            *last = request.messages.clone();
+        if let Ok(mut h) = self.history.lock() {
+            h.push((request.messages.clone(), request.grammar.clone()));
         }
         let max = request.sampling.max_tokens.unwrap_or(usize::MAX);
         let stop = request.sampling.stop.clone();
-        let pieces = self.pieces.clone();
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        let pieces = self
+            .scripts
+            .get(n)
+            .or(self.scripts.last())
+            .cloned()
+            .unwrap_or_default();
         let delay = self.delay;
         let running = self.running.clone();
         let fail_after = self.fail_after;

@@ -152,6 +152,17 @@ impl Default for Sampling {
     }
 }
 
+/// A grammar the generated text must follow (constrained decoding). Tokens that would
+/// leave the grammar are masked before sampling; the end of sequence is allowed only where
+/// the grammar may end.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Grammar {
+    /// An llguidance Lark grammar (may embed JSON schemas with `%json {...}`).
+    Lark(String),
+    /// A JSON schema the whole output must match.
+    JsonSchema(serde_json::Value),
+}
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct GenerateRequest {
@@ -159,6 +170,8 @@ pub struct GenerateRequest {
     pub messages: Vec<ChatMessage>,
     /// Sampling parameters.
     pub sampling: Sampling,
+    /// Constrain the output to a grammar (`None`: free text).
+    pub grammar: Option<Grammar>,
 }
 
 /// Why generation ended.

@@ -22,8 +22,8 @@ use tokio::sync::mpsc;
 
 use crate::sampling::{Records, RequestSampler};
 use crate::{
-    ChatMessage, Engine, Error, Event, EventStream, FinishReason, GenerateRequest, ModelInfo,
-    Result, TokenLogprob, TopLogprob, Usage,
+    ChatMessage, Engine, Error, Event, EventStream, FinishReason, GenerateRequest, Grammar,
+    ModelInfo, Result, TokenLogprob, TopLogprob, Usage,
 };
 
 /// How to run the model.
@@ -240,7 +240,11 @@ impl Engine for MistralEngine {
             );
             req.is_streaming = true;
             req.return_logprobs = true;
-            req.constraint = Constraint::None;
+            req.constraint = match &request.grammar {
+                None => Constraint::None,
+                Some(Grammar::Lark(g)) => Constraint::Lark(g.clone()),
+                Some(Grammar::JsonSchema(v)) => Constraint::JsonSchema(v.clone()),
+            };
             req.logits_processors = Some(vec![sampler]);
             self.send(Request::Normal(Box::new(req)))?;
             let guard = RunningGuard::new(self.running.clone());

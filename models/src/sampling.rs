@@ -25,6 +25,10 @@ pub(crate) struct Recorded {
     pub logprob: f32,
     /// Best alternatives (id, natural logprob), best first.
     pub top: Vec<(u32, f32)>,
+    /// Tokens of context when this position was sampled: a second call for the same
+    /// position (mistral.rs resamples when a grammar rejects the first choice) replaces
+    /// the first record instead of adding one.
+    pub position: usize,
 }
 
 /// Shared queue of recorded positions, drained by the engine's response adapter.
@@ -85,6 +89,7 @@ impl RequestSampler {
                 token,
                 logprob: 0.0,
                 top: Vec::new(),
+                position: 0,
             });
         }
         let lse = log_sum_exp(logits);
@@ -96,14 +101,16 @@ impl RequestSampler {
             token,
             logprob: logits[token as usize] - lse,
             top,
+            position: 0,
         })
     }
 }
 
 impl CustomLogitsProcessor for RequestSampler {
-    fn apply(&self, logits: &Tensor, _context: &[u32]) -> candle_core::Result<Tensor> {
+    fn apply(&self, logits: &Tensor, context: &[u32]) -> candle_core::Result<Tensor> {
         let mut v: Vec<f32> = logits.to_dtype(candle_core::DType::F32)?.to_vec1()?;
-        let rec = self.choose(&mut v).expect("non-empty logits");
+        let mut rec = self.choose(&mut v).expect("non-empty logits");
+        rec.position = context.len();
         let mut out = vec![f32::NEG_INFINITY; v.len()];
         let mut rank = 1.0f32;
         for &(id, _) in &rec.top {
@@ -113,10 +120,13 @@ impl CustomLogitsProcessor for RequestSampler {
             }
         }
         out[rec.token as usize] = 0.0;
-        self.records
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_back(rec);
+        let mut q = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        // A grammar rejected our first choice and mistral.rs asks again (with the
+        // disallowed tokens masked): the new choice replaces the old one.
+        if q.back().is_some_and(|last| last.position == rec.position) {
+            q.pop_back();
+        }
+        q.push_back(rec);
         Tensor::from_vec(out, v.len(), logits.device())?.to_dtype(logits.dtype())
     }
 }

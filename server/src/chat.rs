@@ -9,7 +9,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::StreamExt;
-use medserve_models::{Event, EventStream, GenerateRequest, Role, TokenLogprob};
+use medserve_models::{Grammar, Role, TokenLogprob};
 use serde_json::{json, Value};
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -19,6 +19,8 @@ use crate::openai::{
 };
 use crate::output::{OutputGuard, Step};
 use crate::retrieval::{self, RetrievalFacts};
+use crate::toolcall::{self, FunctionTool, ToolCall, ToolSet};
+use crate::turns::{self, Piece, PieceStream, ToolRun};
 use crate::AppState;
 use medserve_guardrails::injection::Source;
 use medserve_guardrails::input::{self, Decision, InputCheck, RedFlag, Verdict};
@@ -43,7 +45,7 @@ struct Meta {
 }
 
 impl Meta {
-    fn facts(&self, ttft: Option<Instant>, output: Vec<Verdict>) -> MedserveFacts {
+    fn facts(&self, ttft: Option<Instant>, output: Vec<Verdict>, tool_runs: Vec<ToolRun>) -> MedserveFacts {
         let mut guardrails = self.verdicts.clone();
         guardrails.extend(output);
         MedserveFacts {
@@ -51,6 +53,7 @@ impl Meta {
             audience: self.audience,
             guardrails,
             retrieval: self.retrieval.clone(),
+            tool_runs,
             seed: self.seed,
             ttft_ms: ttft.map(|t| t.duration_since(self.started).as_millis() as u64),
             total_ms: self.started.elapsed().as_millis() as u64,
@@ -97,6 +100,38 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
+/// The built-in tools a request asked the server to run, as function tools.
+fn builtin_tools(state: &AppState, names: &[String]) -> Result<Vec<FunctionTool>, ApiError> {
+    let catalogue = crate::tools::catalogue(state);
+    let mut out: Vec<FunctionTool> = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let param = format!("medserve.tools[{i}]");
+        if out.iter().any(|t| &t.name == name) {
+            return Err(ApiError::invalid(param, format!("`{name}` is listed twice")));
+        }
+        let def = catalogue.iter().find(|d| &d.name == name).ok_or_else(|| {
+            let hint = if name == crate::tools::GUIDELINE_SEARCH {
+                " (no guideline index is loaded)"
+            } else {
+                ""
+            };
+            ApiError::invalid(
+                &param,
+                format!("no built-in tool named `{name}`{hint}; see GET /v1/tools"),
+            )
+        })?;
+        out.push(FunctionTool::new(
+            &param,
+            def.name.clone(),
+            def.description.clone(),
+            def.parameters.clone(),
+            true,
+            true,
+        )?);
+    }
+    Ok(out)
+}
+
 /// The handler.
 #[tracing::instrument(skip_all, fields(stream))]
 pub async fn chat_completions(
@@ -114,6 +149,14 @@ pub async fn chat_completions(
     }
     let model_name = req.model.clone();
     let mut job: ChatJob = req.validate()?;
+    let tool_req = std::mem::take(&mut job.tools);
+    let builtin = builtin_tools(&state, &tool_req.builtin)?;
+    let tool_set: Option<ToolSet> = toolcall::tool_set(
+        tool_req.client,
+        builtin,
+        tool_req.choice.as_ref(),
+        tool_req.parallel.as_ref(),
+    )?;
     tracing::Span::current().record("stream", job.stream);
     let mut meta = Meta {
         id: format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
@@ -179,13 +222,18 @@ pub async fn chat_completions(
         Decision::Proceed => {}
     }
     let engine = engine.ok_or(ApiError::Unavailable("the model is still loading"))?;
-    // Tool results in the history are data: instruction-like sentences are removed.
-    for m in job.messages.iter_mut().filter(|m| m.role == Role::Tool) {
+    // Tool results in the history are data: instruction-like sentences are removed, and
+    // the rest is fenced for the model.
+    for (i, m) in job.messages.iter_mut().enumerate() {
+        if m.role != Role::Tool {
+            continue;
+        }
         let (clean, verdict) = input::screen_data(Source::Tool, &m.content);
         if let Some(v) = verdict {
-            m.content = clean;
             meta.verdicts.push(v);
         }
+        let name = job.tool_names.get(&i).map(String::as_str).unwrap_or("tool");
+        m.content = toolcall::tool_response_text(name, &clean);
     }
 
     let permit = state
@@ -209,10 +257,17 @@ pub async fn chat_completions(
 
     let max_ctx = engine.info().max_context;
     let min_completion = job.sampling.max_tokens.unwrap_or(1).max(1);
+    let tools_section = tool_set
+        .as_ref()
+        .and_then(|t| t.system_prompt(&t.choice));
     // Fit the passages to the context budget: drop the weakest until the prompt fits.
     let (messages, prompt) = loop {
         let messages = retrieval::with_references(&job.messages, &meta.hits);
-        let prompt = engine.count_prompt_tokens(&messages).await?;
+        let mut counted = messages.clone();
+        if let Some(section) = &tools_section {
+            toolcall::with_system_section(&mut counted, section);
+        }
+        let prompt = engine.count_prompt_tokens(&counted).await?;
         if prompt + min_completion <= max_ctx || meta.hits.is_empty() {
             break (messages, prompt);
         }
@@ -237,37 +292,47 @@ pub async fn chat_completions(
         }
         .into());
     }
+    // With tools the budget covers every turn; without, it is this one turn's.
     job.sampling.max_tokens = Some(completion);
 
     let want_logprobs = job.sampling.logprobs;
-    let guard = OutputGuard::new(job.audience, state.settings().holdback_chars);
-    let events = engine
-        .generate(GenerateRequest {
-            messages,
-            sampling: job.sampling,
-        })
-        .await?;
+    let structured = job.response_format.schema();
+    let guard = if structured.is_some() {
+        OutputGuard::structured(job.audience)
+    } else {
+        OutputGuard::new(job.audience, state.settings().holdback_chars)
+    };
     tracing::debug!(
         prompt_tokens = prompt,
         max_tokens = completion,
+        tools = tool_set.as_ref().map_or(0, |t| t.tools.len()),
         "generation started"
     );
+    let pieces = turns::drive(turns::Plan {
+        engine,
+        messages,
+        sampling: job.sampling,
+        tools: tool_set,
+        max_rounds: tool_req.max_rounds,
+        grammar: structured.map(Grammar::JsonSchema),
+        retriever: state.retriever().cloned(),
+        emergency_numbers: state.settings().emergency_numbers.clone(),
+    });
 
     if job.stream {
         Ok(stream_response(
             state,
-            events,
+            pieces,
             meta,
             Some(permit),
             Output {
                 guard: Some(guard),
-                prompt_tokens: prompt,
                 include_usage: job.include_usage,
                 want_logprobs,
             },
         ))
     } else {
-        let body = collect(events, &meta, guard, prompt, want_logprobs).await?;
+        let body = collect(pieces, meta, guard, want_logprobs).await?;
         drop(permit);
         Ok(Json(body).into_response())
     }
@@ -286,79 +351,102 @@ fn fixed_answer(state: &AppState, meta: Meta, text: String, job: &ChatJob) -> Re
                 "finish_reason": "stop",
             }),
             usage,
-            meta.facts(None, Vec::new()),
+            meta.facts(None, Vec::new(), Vec::new()),
         );
         return Json(body).into_response();
     }
-    let events: EventStream = Box::pin(futures::stream::iter([
-        Ok(Event::Delta {
-            text,
-            logprobs: Vec::new(),
-            completion_tokens: 0,
-        }),
-        Ok(Event::Done {
-            finish_reason: medserve_models::FinishReason::Stop,
-            usage,
-        }),
-    ]));
     let output = Output {
         guard: None,
-        prompt_tokens: 0,
         include_usage: job.include_usage,
         want_logprobs: false,
     };
-    stream_response(state.clone(), events, meta, None, output)
+    stream_response(state.clone(), turns::fixed(text), meta, None, output)
 }
 
-/// Runs a whole generation through the output guard: the same steps as a stream, so the
-/// outcome (text, verdicts, finish reason) is identical.
+/// What the answer so far has gathered besides its text.
+#[derive(Default)]
+struct Gathered {
+    /// Verdicts made during the turns (dropped calls, stripped tool results).
+    verdicts: Vec<Verdict>,
+    /// Built-in tools run.
+    tool_runs: Vec<ToolRun>,
+    /// Calls for the client.
+    calls: Vec<ToolCall>,
+    /// A tool result raised an emergency: the fixed text ends the answer.
+    emergency: Option<String>,
+}
+
+impl Gathered {
+    /// Output verdicts for `medserve.guardrails`: the turns', then the policy's.
+    fn output_verdicts(&self, guard: Option<&OutputGuard>) -> Vec<Verdict> {
+        let mut v = self.verdicts.clone();
+        v.extend(guard.map(OutputGuard::verdicts).unwrap_or_default());
+        v
+    }
+}
+
+/// Runs a whole answer through the output guard: the same steps as a stream, so the
+/// outcome (text, calls, verdicts, finish reason) is identical.
 async fn collect(
-    mut events: EventStream,
-    meta: &Meta,
+    mut pieces: PieceStream,
+    mut meta: Meta,
     mut guard: OutputGuard,
-    prompt_tokens: usize,
     want_logprobs: bool,
 ) -> Result<Value, ApiError> {
     let mut text = String::new();
     let mut logprobs: Vec<TokenLogprob> = Vec::new();
     let mut ttft = None;
+    let mut got = Gathered::default();
+    let mut blocked = false;
     let (finish_reason, usage) = loop {
-        match events.next().await {
-            Some(Ok(Event::Delta {
-                text: t,
-                logprobs: lp,
-                completion_tokens,
-            })) => {
+        match pieces.next().await {
+            Some(Ok(Piece::Text { text: t, logprobs: lp, usage })) => {
                 ttft.get_or_insert_with(Instant::now);
                 logprobs.extend(lp);
                 match guard.push(&t) {
                     Step::Emit(safe) => text.push_str(&safe),
                     Step::Blocked(safe) => {
-                        // Dropping `events` (on return) stops the generation.
+                        // Dropping `pieces` (on return) stops the generation.
                         text.push_str(&safe);
-                        let usage = medserve_models::Usage {
-                            prompt_tokens,
-                            completion_tokens,
-                        };
+                        blocked = true;
                         break ("content_filter", usage);
                     }
                 }
             }
-            Some(Ok(Event::Done {
-                finish_reason,
-                usage,
-            })) => match guard.finish() {
-                Step::Emit(rest) => {
-                    text.push_str(&rest);
-                    break (finish_reason.as_str(), usage);
+            Some(Ok(Piece::Verdict(v))) => got.verdicts.push(v),
+            Some(Ok(Piece::ToolRun(r))) => got.tool_runs.push(r),
+            Some(Ok(Piece::Calls(c))) => got.calls = c,
+            Some(Ok(Piece::Emergency { red_flag, text: t })) => {
+                meta.red_flag = Some(red_flag);
+                got.emergency = Some(t);
+            }
+            Some(Ok(Piece::Done { finish_reason, usage })) => {
+                let ends_turn = !got.calls.is_empty() || got.emergency.is_some();
+                let step = if ends_turn {
+                    guard.finish_without_disclaimer()
+                } else {
+                    guard.finish()
+                };
+                match step {
+                    Step::Emit(rest) => text.push_str(&rest),
+                    // The last sentence is only classified at the end: it can still be
+                    // blocked.
+                    Step::Blocked(safe) => {
+                        text.push_str(&safe);
+                        blocked = true;
+                        break ("content_filter", usage);
+                    }
                 }
-                // The last sentence is only classified at the end: it can still be blocked.
-                Step::Blocked(safe) => {
-                    text.push_str(&safe);
-                    break ("content_filter", usage);
+                if let Some(e) = got.emergency.take() {
+                    if !text.is_empty() {
+                        text.push_str("\n\n");
+                    }
+                    text.push_str(&e);
+                    break ("stop", usage);
                 }
-            },
-            Some(Err(e)) => return Err(e.into()),
+                break (finish_reason.as_str(), usage);
+            }
+            Some(Err(e)) => return Err(e),
             None => {
                 return Err(ApiError::Internal(
                     "generation ended without a finish event".into(),
@@ -366,18 +454,32 @@ async fn collect(
             }
         }
     };
+    if blocked {
+        got.calls.clear();
+    }
+    let tool_calls: Option<Vec<Value>> =
+        (!got.calls.is_empty()).then(|| got.calls.iter().map(ToolCall::to_openai).collect());
+    let content = if text.is_empty() && tool_calls.is_some() {
+        Value::Null
+    } else {
+        Value::String(text.clone())
+    };
+    let mut message = json!({
+        "role": "assistant",
+        "content": content,
+        "refusal": null,
+        "annotations": if finish_reason == "content_filter" {
+            json!([])
+        } else {
+            retrieval::annotations(&meta.hits, &text)
+        },
+    });
+    if let Some(calls) = tool_calls {
+        message["tool_calls"] = Value::Array(calls);
+    }
     let choice = json!({
         "index": 0,
-        "message": {
-            "role": "assistant",
-            "content": text,
-            "refusal": null,
-            "annotations": if finish_reason == "content_filter" {
-                json!([])
-            } else {
-                retrieval::annotations(&meta.hits, &text)
-            },
-        },
+        "message": message,
         // Token logprobs describe the model's text: withheld when the policy changed it.
         "logprobs": want_logprobs.then(|| LogprobsBody {
             content: if guard.changed_text() { Vec::new() } else { logprobs },
@@ -385,7 +487,9 @@ async fn collect(
         }),
         "finish_reason": finish_reason,
     });
-    Ok(meta.completion(choice, usage, meta.facts(ttft, guard.verdicts())))
+    let verdicts = got.output_verdicts(Some(&guard));
+    let tool_runs = std::mem::take(&mut got.tool_runs);
+    Ok(meta.completion(choice, usage, meta.facts(ttft, verdicts, tool_runs)))
 }
 
 fn data(v: &Value) -> SseEvent {
@@ -396,23 +500,32 @@ fn data(v: &Value) -> SseEvent {
 struct Output {
     /// The output policy (`None` for text the server wrote itself).
     guard: Option<OutputGuard>,
-    /// Prompt tokens, for the usage of a generation stopped by a block.
-    prompt_tokens: usize,
     include_usage: bool,
     want_logprobs: bool,
 }
 
+/// The SSE deltas of client tool calls: the first fragment of each call carries `index`,
+/// `id`, `type` and `name`; the arguments follow in a second fragment.
+fn call_deltas(calls: &[ToolCall]) -> Vec<Value> {
+    let mut out = Vec::with_capacity(calls.len() * 2);
+    for (i, c) in calls.iter().enumerate() {
+        out.push(json!({"tool_calls": [{"index": i, "id": c.id, "type": "function",
+            "function": {"name": c.name, "arguments": ""}}]}));
+        out.push(json!({"tool_calls": [{"index": i, "function": {"arguments": c.arguments}}]}));
+    }
+    out
+}
+
 fn stream_response(
     state: AppState,
-    mut events: EventStream,
-    meta: Meta,
+    mut pieces: PieceStream,
+    mut meta: Meta,
     permit: Option<OwnedSemaphorePermit>,
     output: Output,
 ) -> Response {
     let keep_alive = state.settings().keep_alive;
     let Output {
         mut guard,
-        prompt_tokens,
         include_usage,
         want_logprobs,
     } = output;
@@ -426,28 +539,29 @@ fn stream_response(
         // The permit lives as long as the stream: a dropped client frees its slot.
         let _permit = permit;
         let mut ttft = None;
-            // Logprobs of tokens whose text is still held back by the output guard.
+        // Logprobs of tokens whose text is still held back by the output guard.
         let mut pending_lp: Vec<TokenLogprob> = Vec::new();
         // Characters of content sent, for the citations' `end_index`.
         let mut sent_chars = 0usize;
+        let mut got = Gathered::default();
         yield Ok::<_, Infallible>(data(&with_usage(meta.chunk(json!([{
             "index": 0,
             "delta": {"role": "assistant", "content": "", "refusal": null},
             "logprobs": null,
             "finish_reason": null,
         }])))));
-        let delta_chunk = |text: String, lp: Vec<TokenLogprob>| {
+        let delta_chunk = |delta: Value, lp: Vec<TokenLogprob>, meta: &Meta| {
             let lp = want_logprobs.then(|| LogprobsBody { content: lp, refusal: None });
             data(&with_usage(meta.chunk(json!([{
                 "index": 0,
-                "delta": {"content": text},
+                "delta": delta,
                 "logprobs": lp,
                 "finish_reason": null,
             }]))))
         };
         let end: Option<(&str, medserve_models::Usage)> = loop {
-            match events.next().await {
-                Some(Ok(Event::Delta { text, logprobs, completion_tokens })) => {
+            match pieces.next().await {
+                Some(Ok(Piece::Text { text, logprobs, usage })) => {
                     if guard.is_some() {
                         // Only model text has a first token; fixed answers report `null`.
                         ttft.get_or_insert_with(Instant::now);
@@ -462,24 +576,33 @@ fn stream_response(
                             if !safe.is_empty() {
                                 sent_chars += safe.chars().count();
                                 // Logprobs wait for the end: held-back text is unchecked.
-                                yield Ok(delta_chunk(safe, Vec::new()));
+                                yield Ok(delta_chunk(json!({"content": safe}), Vec::new(), &meta));
                             }
                         }
                         Step::Blocked(safe) => {
                             if !safe.is_empty() {
                                 sent_chars += safe.chars().count();
-                                yield Ok(delta_chunk(safe, Vec::new()));
+                                yield Ok(delta_chunk(json!({"content": safe}), Vec::new(), &meta));
                             }
-                            // Dropping the events stream stops the generation.
-                            break Some(("content_filter", medserve_models::Usage {
-                                prompt_tokens,
-                                completion_tokens,
-                            }));
+                            // Dropping the pieces stream stops the generation.
+                            break Some(("content_filter", usage));
                         }
                     }
                 }
-                Some(Ok(Event::Done { finish_reason, usage })) => {
-                    let step = guard.as_mut().map(OutputGuard::finish).unwrap_or(Step::Emit(String::new()));
+                Some(Ok(Piece::Verdict(v))) => got.verdicts.push(v),
+                Some(Ok(Piece::ToolRun(r))) => got.tool_runs.push(r),
+                Some(Ok(Piece::Calls(c))) => got.calls = c,
+                Some(Ok(Piece::Emergency { red_flag, text })) => {
+                    meta.red_flag = Some(red_flag);
+                    got.emergency = Some(text);
+                }
+                Some(Ok(Piece::Done { finish_reason, usage })) => {
+                    let ends_turn = !got.calls.is_empty() || got.emergency.is_some();
+                    let step = match guard.as_mut() {
+                        Some(g) if ends_turn => g.finish_without_disclaimer(),
+                        Some(g) => g.finish(),
+                        None => Step::Emit(String::new()),
+                    };
                     // Every token's text has now been checked; its logprobs go out unless
                     // the policy changed the text.
                     let lp = if guard.as_ref().is_some_and(OutputGuard::changed_text) {
@@ -489,16 +612,28 @@ fn stream_response(
                     };
                     let (rest, reason) = match step {
                         Step::Emit(rest) => (rest, finish_reason.as_str()),
-                        Step::Blocked(safe) => (safe, "content_filter"),
+                        Step::Blocked(safe) => {
+                            got.calls.clear();
+                            got.emergency = None;
+                            (safe, "content_filter")
+                        }
                     };
                     if !rest.is_empty() || !lp.is_empty() {
                         sent_chars += rest.chars().count();
-                        yield Ok(delta_chunk(rest, lp));
+                        yield Ok(delta_chunk(json!({"content": rest}), lp, &meta));
+                    }
+                    if let Some(e) = got.emergency.take() {
+                        let e = if sent_chars > 0 { format!("\n\n{e}") } else { e };
+                        sent_chars += e.chars().count();
+                        yield Ok(delta_chunk(json!({"content": e}), Vec::new(), &meta));
+                        break Some(("stop", usage));
+                    }
+                    for d in call_deltas(&got.calls) {
+                        yield Ok(delta_chunk(d, Vec::new(), &meta));
                     }
                     break Some((reason, usage));
                 }
-                Some(Err(e)) => {
-                    let err: ApiError = e.into();
+                Some(Err(err)) => {
                     yield Ok(data(&serde_json::to_value(err.body()).unwrap_or(Value::Null)));
                     break None;
                 }
@@ -509,7 +644,7 @@ fn stream_response(
                 }
             }
         };
-        drop(events);
+        drop(pieces);
         if let Some((finish_reason, usage)) = end {
             // Citations ride on the final chunk (none for a blocked answer).
             let delta = if meta.hits.is_empty() || finish_reason == "content_filter" {
@@ -534,8 +669,9 @@ fn stream_response(
                 "logprobs": null,
                 "finish_reason": finish_reason,
             }])));
-            let verdicts = guard.as_ref().map(OutputGuard::verdicts).unwrap_or_default();
-            last["medserve"] = serde_json::to_value(meta.facts(ttft, verdicts)).unwrap_or(Value::Null);
+            let verdicts = got.output_verdicts(guard.as_ref());
+            let runs = std::mem::take(&mut got.tool_runs);
+            last["medserve"] = serde_json::to_value(meta.facts(ttft, verdicts, runs)).unwrap_or(Value::Null);
             yield Ok(data(&last));
             if include_usage {
                 let mut u = meta.chunk(json!([]));

@@ -9,10 +9,13 @@ pub mod chat;
 pub mod config;
 pub mod embeddings;
 pub mod error;
+pub mod eval_tools;
 pub mod openai;
 pub mod output;
 pub mod retrieval;
+pub mod toolcall;
 pub mod tools;
+pub mod turns;
 
 use std::future::{Future, IntoFuture};
 use std::sync::atomic::{AtomicBool, Ordering};

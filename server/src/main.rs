@@ -91,6 +91,22 @@ enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Tool-call validity of the real model with and without constrained decoding, and
+    /// the per-token cost of the constraint.
+    Tools {
+        /// GGUF model.
+        #[arg(long, default_value = "models/SmolLM2-135M-Instruct.Q8_0.gguf")]
+        model: PathBuf,
+        /// Labelled requests (JSON lines: `{"tool", "message"}`).
+        #[arg(long, default_value = "benches/tool_calls.jsonl")]
+        cases: PathBuf,
+        /// Completion budget per request.
+        #[arg(long, default_value_t = 160)]
+        max_tokens: usize,
+        /// Print the full report as JSON too.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,6 +227,31 @@ fn index(cmd: IndexCommand) -> anyhow::Result<()> {
 fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
     use medserve_guardrails::{eval, red_flags_eval};
     match cmd {
+        EvalCommand::Tools {
+            model,
+            cases,
+            max_tokens,
+            json,
+        } => {
+            let cases = medserve_server::eval_tools::load_cases(&cases)
+                .with_context(|| format!("reading {}", cases.display()))?;
+            let rt = tokio::runtime::Runtime::new()?;
+            let report = rt.block_on(async {
+                let engine = medserve_models::MistralEngine::load(medserve_models::MistralOptions {
+                    model_path: model,
+                    model_id: None,
+                    max_num_seqs: 1,
+                    prefix_cache: true,
+                    prefix_cache_n: 16,
+                })
+                .await?;
+                medserve_server::eval_tools::run(std::sync::Arc::new(engine), &cases, max_tokens).await
+            })?;
+            println!("{}", medserve_server::eval_tools::table(&report));
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+        }
         EvalCommand::Guardrails { data, json } => {
             let t = std::time::Instant::now();
             let rf = red_flags_eval::evaluate();

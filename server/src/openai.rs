@@ -148,17 +148,17 @@ pub struct ChatCompletionRequest {
     pub metadata: Option<Value>,
     /// `["text"]` only.
     pub modalities: Option<Vec<String>>,
-    /// Not supported yet (tool calling is a later feature).
+    /// Function tools the model may call (see [`crate::toolcall`]).
     pub tools: Option<Value>,
-    /// Not supported yet.
+    /// `none`, `auto` (default with tools), `required` or `{"type":"function","function":{"name"}}`.
     pub tool_choice: Option<Value>,
-    /// Not supported yet.
+    /// Allow several calls in one turn (default true).
     pub parallel_tool_calls: Option<Value>,
     /// Deprecated functions API: not supported.
     pub functions: Option<Value>,
     /// Deprecated functions API: not supported.
     pub function_call: Option<Value>,
-    /// `{"type":"text"}` only for now.
+    /// `text`, `json_object` or `json_schema` (constrained decoding).
     pub response_format: Option<Value>,
     /// Audio output: not supported.
     pub audio: Option<Value>,
@@ -190,6 +190,11 @@ pub struct MedserveOptions {
     pub vitals: Option<Vitals>,
     /// Guideline retrieval: `{"enabled", "top_k", "mode"}` (see [`RetrievalOptions`]).
     pub retrieval: Option<RetrievalOptions>,
+    /// Built-in tools (`GET /v1/tools`) the server runs itself when the model calls them;
+    /// results go back to the model and the client gets the final answer.
+    pub tools: Option<Vec<String>>,
+    /// Most model turns in the server-side tool loop, 1-8 (default 4).
+    pub max_tool_rounds: Option<u32>,
 }
 
 /// `stream_options`.
@@ -222,7 +227,7 @@ pub struct RequestMessage {
     pub content: Option<Content>,
     /// Participant name: not supported by the chat template.
     pub name: Option<String>,
-    /// Assistant tool calls: not supported yet.
+    /// Assistant tool calls from an earlier turn (answered by later `tool` messages).
     pub tool_calls: Option<Value>,
     /// For `tool` messages: the call answered.
     pub tool_call_id: Option<String>,
@@ -232,6 +237,9 @@ pub struct RequestMessage {
     pub audio: Option<Value>,
     /// Deprecated: not supported.
     pub function_call: Option<Value>,
+    /// Citations of an earlier assistant answer (as SDKs send a response message back):
+    /// accepted on `assistant` messages; they describe that answer, not the prompt.
+    pub annotations: Option<Value>,
 }
 
 /// Message content.
@@ -265,6 +273,121 @@ pub struct ChatJob {
     pub vitals: Option<Vitals>,
     /// Retrieval options as sent.
     pub retrieval: Option<RetrievalOptions>,
+    /// Tool settings as sent (the tool set is built by the handler, which knows the
+    /// built-in catalogue).
+    pub tools: ToolRequest,
+    /// Function name answered by each `tool` message, by message index.
+    pub tool_names: HashMap<usize, String>,
+    /// Structured output wanted.
+    pub response_format: ResponseFormat,
+}
+
+/// The tool part of a request, validated except for what needs the catalogue.
+#[derive(Debug, Default)]
+pub struct ToolRequest {
+    /// The client's function tools.
+    pub client: Vec<crate::toolcall::FunctionTool>,
+    /// Built-in tool names from `medserve.tools`.
+    pub builtin: Vec<String>,
+    /// `tool_choice` as sent.
+    pub choice: Option<Value>,
+    /// `parallel_tool_calls` as sent.
+    pub parallel: Option<Value>,
+    /// Bound on model turns of the server-side loop.
+    pub max_rounds: usize,
+}
+
+/// `response_format`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum ResponseFormat {
+    /// Free text.
+    #[default]
+    Text,
+    /// Any JSON object.
+    JsonObject,
+    /// JSON matching this schema.
+    JsonSchema(Value),
+}
+
+impl ResponseFormat {
+    /// The schema decoding is constrained to (`None` for text).
+    pub fn schema(&self) -> Option<Value> {
+        match self {
+            ResponseFormat::Text => None,
+            ResponseFormat::JsonObject => Some(serde_json::json!({"type": "object"})),
+            ResponseFormat::JsonSchema(s) => Some(s.clone()),
+        }
+    }
+}
+
+/// Default bound on model turns of the server-side tool loop.
+pub const DEFAULT_TOOL_ROUNDS: usize = 4;
+
+fn parse_response_format(rf: &Value) -> Result<ResponseFormat, ApiError> {
+    let obj = rf
+        .as_object()
+        .ok_or_else(|| ApiError::invalid("response_format", "`response_format` must be an object"))?;
+    let only = |keys: &[&str]| match obj.keys().find(|k| !keys.contains(&k.as_str())) {
+        Some(k) => Err(ApiError::invalid(
+            format!("response_format.{k}"),
+            format!("unrecognized field `{k}`"),
+        )),
+        None => Ok(()),
+    };
+    match obj.get("type").and_then(Value::as_str) {
+        Some("text") => only(&["type"]).map(|_| ResponseFormat::Text),
+        Some("json_object") => only(&["type"]).map(|_| ResponseFormat::JsonObject),
+        Some("json_schema") => {
+            only(&["type", "json_schema"])?;
+            let js = obj.get("json_schema").and_then(Value::as_object).ok_or_else(|| {
+                ApiError::invalid(
+                    "response_format.json_schema",
+                    "`json_schema` must be an object with `name` and `schema`",
+                )
+            })?;
+            if let Some(k) = js
+                .keys()
+                .find(|k| !["name", "description", "schema", "strict"].contains(&k.as_str()))
+            {
+                return Err(ApiError::invalid(
+                    format!("response_format.json_schema.{k}"),
+                    format!("unrecognized field `{k}`"),
+                ));
+            }
+            let name = js.get("name").and_then(Value::as_str).unwrap_or("");
+            let name_ok = !name.is_empty()
+                && name.len() <= 64
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !name_ok {
+                return Err(ApiError::invalid(
+                    "response_format.json_schema.name",
+                    "`name` must match ^[a-zA-Z0-9_-]{1,64}$",
+                ));
+            }
+            if js.get("strict").is_some_and(|v| !v.is_boolean() && !v.is_null()) {
+                return Err(ApiError::invalid(
+                    "response_format.json_schema.strict",
+                    "`strict` must be a boolean",
+                ));
+            }
+            let schema = js.get("schema").cloned().unwrap_or(serde_json::json!({}));
+            let p = "response_format.json_schema.schema";
+            if !schema.is_object() {
+                return Err(ApiError::invalid(p, "`schema` must be a JSON Schema object"));
+            }
+            if let Err(e) = jsonschema::meta::validate(&schema) {
+                return Err(ApiError::invalid(p, format!("malformed JSON Schema: {e}")));
+            }
+            crate::toolcall::compile_check(&format!("start: %json {schema}")).map_err(|e| {
+                ApiError::invalid(p, format!("schema not supported for constrained decoding: {e}"))
+            })?;
+            Ok(ResponseFormat::JsonSchema(schema))
+        }
+        _ => Err(ApiError::invalid(
+            "response_format.type",
+            "`response_format.type` must be text, json_object or json_schema",
+        )),
+    }
 }
 
 fn check_range(param: &str, v: Option<f32>, lo: f32, hi: f32) -> Result<(), ApiError> {
@@ -343,27 +466,12 @@ fn flatten_content(i: usize, content: Option<Content>, role: Role) -> Result<Str
 impl ChatCompletionRequest {
     /// Checks every field and builds the internal job.
     pub fn validate(self) -> Result<ChatJob, ApiError> {
-        reject_if_present("tools", &self.tools, "tool calling is not available yet")?;
-        reject_if_present(
-            "tool_choice",
-            &self.tool_choice,
-            "tool calling is not available yet",
-        )?;
-        reject_if_present(
-            "parallel_tool_calls",
-            &self.parallel_tool_calls,
-            "tool calling is not available yet",
-        )?;
-        reject_if_present(
-            "functions",
-            &self.functions,
-            "use `tools` (not available yet)",
-        )?;
-        reject_if_present(
-            "function_call",
-            &self.function_call,
-            "use `tool_choice` (not available yet)",
-        )?;
+        reject_if_present("functions", &self.functions, "use `tools`")?;
+        reject_if_present("function_call", &self.function_call, "use `tool_choice`")?;
+        let client_tools = match &self.tools {
+            None | Some(Value::Null) => Vec::new(),
+            Some(t) => crate::toolcall::parse_client_tools(t)?,
+        };
         reject_if_present("audio", &self.audio, "audio output is not available")?;
         reject_if_present(
             "prediction",
@@ -386,23 +494,10 @@ impl ChatCompletionRequest {
             &self.metadata,
             "it is only used with `store`, which is not available",
         )?;
-        if let Some(rf) = &self.response_format {
-            match rf.get("type").and_then(Value::as_str) {
-                Some("text") if rf.as_object().map(|o| o.len()) == Some(1) => {}
-                Some("json_object") | Some("json_schema") => {
-                    return Err(ApiError::unsupported(
-                        "response_format",
-                        "structured output is not available yet; only {\"type\":\"text\"}",
-                    ))
-                }
-                _ => {
-                    return Err(ApiError::invalid(
-                        "response_format",
-                        "`response_format` must be {\"type\":\"text\"}",
-                    ))
-                }
-            }
-        }
+        let response_format = match &self.response_format {
+            None | Some(Value::Null) => ResponseFormat::Text,
+            Some(rf) => parse_response_format(rf)?,
+        };
         if self.store == Some(true) {
             return Err(ApiError::unsupported(
                 "store",
@@ -529,6 +624,25 @@ impl ChatCompletionRequest {
             ));
         }
         check_range("medserve.min_p", ms.min_p, 0.0, 1.0)?;
+        let max_rounds = match ms.max_tool_rounds {
+            None => DEFAULT_TOOL_ROUNDS,
+            Some(n @ 1..=8) => n as usize,
+            Some(n) => {
+                return Err(ApiError::invalid(
+                    "medserve.max_tool_rounds",
+                    format!("`medserve.max_tool_rounds` must be between 1 and 8, got {n}"),
+                ))
+            }
+        };
+        let builtin = ms.tools.clone().unwrap_or_default();
+        if response_format != ResponseFormat::Text
+            && (!client_tools.is_empty() || !builtin.is_empty())
+        {
+            return Err(ApiError::unsupported(
+                "response_format",
+                "structured output together with tools is not available; send one of them",
+            ));
+        }
         if let Some(v) = &ms.vitals {
             // Out-of-range observations are a 400 naming the field, never a silent zero.
             if let Err(e) = medserve_guardrails::vitals::assess(v) {
@@ -551,6 +665,8 @@ impl ChatCompletionRequest {
             ));
         }
         let mut messages = Vec::with_capacity(self.messages.len());
+        let mut history = crate::toolcall::HistoryCalls::default();
+        let mut tool_names = HashMap::new();
         for (i, m) in self.messages.into_iter().enumerate() {
             let p = |f: &str| format!("messages[{i}].{f}");
             if m.name.is_some() {
@@ -559,11 +675,16 @@ impl ChatCompletionRequest {
                     "the chat template has no participant names",
                 ));
             }
-            reject_if_present(
-                &p("tool_calls"),
-                &m.tool_calls,
-                "tool calling is not available yet",
-            )?;
+            let call_text = match &m.tool_calls {
+                None | Some(Value::Null) => None,
+                Some(_) if m.role != Role::Assistant => {
+                    return Err(ApiError::invalid(
+                        p("tool_calls"),
+                        "`tool_calls` is only for `assistant` messages",
+                    ))
+                }
+                Some(calls) => Some(history.assistant(&p("tool_calls"), calls)?),
+            };
             reject_if_present(&p("audio"), &m.audio, "audio is not available")?;
             reject_if_present(
                 &p("function_call"),
@@ -582,17 +703,32 @@ impl ChatCompletionRequest {
                     "`tool_call_id` is only for `tool` messages",
                 ));
             }
+            if m.annotations.is_some() && m.role != Role::Assistant {
+                return Err(ApiError::invalid(
+                    p("annotations"),
+                    "`annotations` are only for `assistant` messages",
+                ));
+            }
             if m.refusal.is_some() && m.role != Role::Assistant {
                 return Err(ApiError::invalid(
                     p("refusal"),
                     "`refusal` is only for `assistant` messages",
                 ));
             }
+            if let (Role::Tool, Some(id)) = (m.role, &m.tool_call_id) {
+                tool_names.insert(i, history.answer(&p("tool_call_id"), id)?);
+            }
             let mut content = flatten_content(i, m.content, m.role)?;
             if let Some(r) = m.refusal {
                 if content.is_empty() {
                     content = r;
                 }
+            }
+            if let Some(calls) = call_text {
+                if !content.is_empty() {
+                    content.push('\n');
+                }
+                content.push_str(&calls);
             }
             messages.push(ChatMessage {
                 role: m.role,
@@ -635,6 +771,15 @@ impl ChatCompletionRequest {
             audience: ms.audience.unwrap_or(Audience::Patient),
             vitals: ms.vitals,
             retrieval: ms.retrieval,
+            tools: ToolRequest {
+                client: client_tools,
+                builtin,
+                choice: self.tool_choice,
+                parallel: self.parallel_tool_calls,
+                max_rounds,
+            },
+            tool_names,
+            response_format,
         })
     }
 }
@@ -682,6 +827,9 @@ pub struct MedserveFacts {
     pub guardrails: Vec<Verdict>,
     /// The guideline passages put in the prompt (`null`: retrieval was off or did not run).
     pub retrieval: Option<RetrievalFacts>,
+    /// Built-in tools the server ran for `medserve.tools`, in order: `{round, id, name,
+    /// arguments, result, ok, duration_ms}`.
+    pub tool_runs: Vec<crate::turns::ToolRun>,
     /// The sampler seed used (the request's, or a fresh one): resend it to reproduce.
     pub seed: i64,
     /// Milliseconds from request arrival to the model's first token (`null` when no model

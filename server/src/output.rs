@@ -14,12 +14,20 @@ pub enum Step {
     Blocked(String),
 }
 
+/// What a structured (JSON) answer is replaced with when the policy would change it: a
+/// rewrite or an appended caution would break the JSON, so none of it is sent.
+pub const STRUCTURED_WITHHELD: &str = "This structured answer was withheld by the safety \
+policy (see medserve.guardrails). Please ask a clinician or pharmacist.";
+
 /// The output policy for one answer.
 #[derive(Debug)]
 pub struct OutputGuard {
     filter: OutputFilter,
     audience: Audience,
     disclaimer: bool,
+    /// JSON answers: the whole text is checked at the end and sent unchanged or withheld.
+    structured: Option<String>,
+    withheld: bool,
 }
 
 impl OutputGuard {
@@ -29,11 +37,27 @@ impl OutputGuard {
             filter: OutputFilter::new(audience, holdback_chars),
             audience,
             disclaimer: false,
+            structured: None,
+            withheld: false,
         }
+    }
+
+    /// A guard for a JSON answer (`response_format`): nothing is sent until the whole
+    /// text has been classified; then it goes out unchanged, or is withheld
+    /// ([`STRUCTURED_WITHHELD`], `content_filter`) if the policy would change any of it.
+    /// No disclaimer is added (it would break the JSON).
+    pub fn structured(audience: Audience) -> Self {
+        let mut g = Self::new(audience, 4000);
+        g.structured = Some(String::new());
+        g
     }
 
     /// Feeds one model delta.
     pub fn push(&mut self, delta: &str) -> Step {
+        if let Some(buf) = self.structured.as_mut() {
+            buf.push_str(delta);
+            return Step::Emit(String::new());
+        }
         match self.filter.push(delta) {
             FilterEvent::Emit(t) => Step::Emit(t),
             FilterEvent::Blocked { safe_text, .. } => Step::Blocked(safe_text),
@@ -44,6 +68,30 @@ impl OutputGuard {
     /// a fixed sentence from code, never from the prompt). The last sentence is classified
     /// here, so this can still be a block.
     pub fn finish(&mut self) -> Step {
+        self.finish_with(true)
+    }
+
+    /// The turn ended in tool calls or a fixed answer: the held-back rest, classified,
+    /// without the disclaimer (the answer is not the model's last word).
+    pub fn finish_without_disclaimer(&mut self) -> Step {
+        self.finish_with(false)
+    }
+
+    fn finish_with(&mut self, disclaimer: bool) -> Step {
+        if let Some(buf) = self.structured.take() {
+            let _ = self.filter.push(&buf);
+            let _ = self.filter.finish();
+            let intervened = self
+                .filter
+                .verdicts()
+                .iter()
+                .any(|v| v.action != policy::Action::Allow);
+            if intervened {
+                self.withheld = true;
+                return Step::Blocked(STRUCTURED_WITHHELD.to_string());
+            }
+            return Step::Emit(buf);
+        }
         let mut text = match self.filter.finish() {
             FilterEvent::Emit(t) => t,
             FilterEvent::Blocked { safe_text, .. } => return Step::Blocked(safe_text),
@@ -51,7 +99,7 @@ impl OutputGuard {
         if self.filter.is_blocked() {
             return Step::Blocked(text);
         }
-        if let Some(d) = policy::disclaimer_for(self.audience) {
+        if let Some(d) = policy::disclaimer_for(self.audience).filter(|_| disclaimer) {
             text.push_str("\n\n");
             text.push_str(d);
             self.disclaimer = true;
@@ -62,7 +110,9 @@ impl OutputGuard {
     /// Whether the policy changed the model's text (a rewrite or a block): the per-token
     /// logprobs then no longer describe what the client received, and are withheld.
     pub fn changed_text(&self) -> bool {
-        self.filter
+        self.withheld
+            || self
+                .filter
             .verdicts()
             .iter()
             .any(|v| matches!(v.action, policy::Action::Rewrite | policy::Action::Block))

@@ -1,27 +1,127 @@
-//! `GET /v1/tools` and `POST /v1/tools/{name}`: the built-in medical tool catalogue, and
-//! running one tool directly on JSON arguments (for dashboards and evals).
+//! The built-in tools: the medical calculators of `medserve-tools` plus `guideline_search`
+//! over the loaded index. `GET /v1/tools` lists them, `POST /v1/tools/{name}` runs one on
+//! JSON arguments (for dashboards and evals), and the chat loop runs them for
+//! `medserve.tools`.
 
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::Json;
+use medserve_rag::Mode;
+use medserve_tools::ToolDefinition;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::openai::parse_json;
+use crate::retrieval::{self, Retriever};
+use crate::AppState;
+
+/// Name of the retrieval tool.
+pub const GUIDELINE_SEARCH: &str = "guideline_search";
+
+/// Most passages `guideline_search` returns.
+pub const GUIDELINE_SEARCH_MAX: u32 = 5;
+
+/// `guideline_search` arguments.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchArgs {
+    query: String,
+    top_k: Option<u32>,
+}
+
+fn guideline_search_definition() -> ToolDefinition {
+    ToolDefinition::new(
+        GUIDELINE_SEARCH,
+        "Searches the clinical guidance library (hybrid dense + keyword search) and returns \
+         the best passages with their title and source URL. Use it to ground an answer in \
+         guidance.",
+        json!({
+            "type": "object",
+            "properties": {
+                "query": {"type": "string", "minLength": 1, "maxLength": 500,
+                          "description": "What to look up, in plain words."},
+                "top_k": {"type": "integer", "minimum": 1, "maximum": GUIDELINE_SEARCH_MAX,
+                          "description": "Passages to return (default 3)."}
+            },
+            "required": ["query"],
+            "additionalProperties": false
+        }),
+    )
+}
+
+/// Every built-in tool this server can run (`guideline_search` only with an index).
+pub fn catalogue(state: &AppState) -> Vec<ToolDefinition> {
+    let mut all = medserve_tools::catalogue();
+    if state.retriever().is_some() {
+        all.push(guideline_search_definition());
+    }
+    all
+}
+
+fn search(r: &Retriever, args: &Value) -> Result<Value, medserve_tools::Error> {
+    let invalid = |m: String| medserve_tools::Error::invalid(GUIDELINE_SEARCH, m);
+    let a: SearchArgs = serde_json::from_value(args.clone()).map_err(|e| invalid(e.to_string()))?;
+    let query = a.query.trim();
+    if query.is_empty() || query.chars().count() > 500 {
+        return Err(invalid("query: must be 1 to 500 characters".into()));
+    }
+    let top_k = a.top_k.unwrap_or(3);
+    if !(1..=GUIDELINE_SEARCH_MAX).contains(&top_k) {
+        return Err(invalid(format!(
+            "top_k: must be between 1 and {GUIDELINE_SEARCH_MAX}, got {top_k}"
+        )));
+    }
+    let g = retrieval::retrieve(r, query, top_k as usize, Mode::Hybrid).map_err(|e| {
+        medserve_tools::Error::Internal {
+            tool: GUIDELINE_SEARCH.into(),
+            message: e.to_string(),
+        }
+    })?;
+    let passages: Vec<Value> = g
+        .hits
+        .iter()
+        .map(|h| {
+            json!({"id": h.chunk_id, "title": h.title, "heading": h.heading.join(" > "),
+                   "url": h.url, "score": h.fused_score, "text": h.text})
+        })
+        .collect();
+    Ok(json!({
+        "query": query,
+        "passages": passages,
+        "explanation": format!("{} passages from the guidance library, best first (hybrid search).", passages.len()),
+    }))
+}
+
+/// Runs a built-in tool (blocking for `guideline_search`: call from `spawn_blocking`).
+pub fn run_builtin(
+    retriever: Option<&Retriever>,
+    name: &str,
+    args: &Value,
+) -> Result<Value, medserve_tools::Error> {
+    if name == GUIDELINE_SEARCH {
+        return match retriever {
+            Some(r) => search(r, args),
+            None => Err(medserve_tools::Error::UnknownTool(name.into())),
+        };
+    }
+    medserve_tools::call(name, args)
+}
 
 /// The catalogue as OpenAI tool definitions.
-pub async fn list_tools() -> Json<Value> {
-    let data: Vec<Value> = medserve_tools::catalogue()
-        .iter()
-        .map(|t| t.to_openai())
-        .collect();
+pub async fn list_tools(State(state): State<AppState>) -> Json<Value> {
+    let data: Vec<Value> = catalogue(&state).iter().map(|t| t.to_openai()).collect();
     Json(json!({"object": "list", "data": data}))
 }
 
 /// Runs one tool. Unknown tool: 404; invalid arguments: 400 naming the field.
-pub async fn run_tool(Path(name): Path<String>, body: Bytes) -> Result<Json<Value>, ApiError> {
+pub async fn run_tool(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let args: Value = if body.is_empty() {
         json!({})
     } else {
@@ -34,22 +134,29 @@ pub async fn run_tool(Path(name): Path<String>, body: Bytes) -> Result<Json<Valu
         ));
     }
     let started = Instant::now();
-    let result = medserve_tools::call(&name, &args).map_err(|e| match e {
-        medserve_tools::Error::UnknownTool(n) => ApiError::NotFound(format!("no tool named `{n}`")),
-        medserve_tools::Error::InvalidArguments { message, .. } => {
-            // Messages start with the field they are about: `field: why`.
-            let param = message
-                .split_once(':')
-                .map(|(f, _)| f.trim().to_string())
-                .filter(|f| !f.is_empty() && !f.contains(' '));
-            ApiError::InvalidRequest {
-                message,
-                param,
-                code: Some("invalid_tool_arguments"),
+    let retriever = state.retriever().cloned();
+    let tool = name.clone();
+    let result = tokio::task::spawn_blocking(move || run_builtin(retriever.as_deref(), &tool, &args))
+        .await
+        .map_err(|e| ApiError::Internal(format!("tool task: {e}")))?
+        .map_err(|e| match e {
+            medserve_tools::Error::UnknownTool(n) => {
+                ApiError::NotFound(format!("no tool named `{n}`"))
             }
-        }
-        other => ApiError::Internal(other.to_string()),
-    })?;
+            medserve_tools::Error::InvalidArguments { message, .. } => {
+                // Messages start with the field they are about: `field: why`.
+                let param = message
+                    .split_once(':')
+                    .map(|(f, _)| f.trim().to_string())
+                    .filter(|f| !f.is_empty() && !f.contains(' '));
+                ApiError::InvalidRequest {
+                    message,
+                    param,
+                    code: Some("invalid_tool_arguments"),
+                }
+            }
+            other => ApiError::Internal(other.to_string()),
+        })?;
     Ok(Json(json!({
         "object": "tool.result",
         "tool": name,
