@@ -16,7 +16,8 @@ use indexmap::IndexMap;
 use mistralrs_core::{
     AutoDeviceMapParams, Constraint, DefaultSchedulerMethod, DeviceMapSetting, GGUFLoaderBuilder,
     GGUFSpecificConfig, MistralRs, MistralRsBuilder, ModelDType, NormalRequest, Request,
-    RequestMessage, Response, SamplingParams, SchedulerConfig, TokenSource, TokenizationRequest,
+    RequestMessage, Response, SamplingParams, SchedulerConfig, StopTokens, TokenSource,
+    TokenizationRequest,
 };
 use tokio::sync::mpsc;
 
@@ -46,7 +47,15 @@ pub struct MistralEngine {
     runner: Arc<MistralRs>,
     info: ModelInfo,
     running: Arc<AtomicUsize>,
+    /// Token ids llguidance may take as the end of a grammar (its tokenizer adapter picks
+    /// `</s>`, `<|endoftext|>`, ... as EOS). mistral.rs stops only on the chat template's
+    /// end tokens, so a finished grammar would otherwise force that token forever: these
+    /// are stop tokens for constrained requests.
+    grammar_eos: Vec<u32>,
 }
+
+/// Special tokens llguidance's tokenizer adapter (toktrie_hf_tokenizers) treats as EOS.
+const LLG_EOS_NAMES: &[&str] = &["</s>", "<|endoftext|>", "<|end_of_text|>", "<eos>"];
 
 fn model_dir_and_file(path: &Path) -> Result<(String, String)> {
     let canon = path.canonicalize().map_err(|source| Error::Io {
@@ -126,7 +135,7 @@ impl MistralEngine {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        Ok(Self {
+        let mut engine = Self {
             runner,
             info: ModelInfo {
                 id,
@@ -136,7 +145,33 @@ impl MistralEngine {
                 created,
             },
             running: Arc::new(AtomicUsize::new(0)),
-        })
+            grammar_eos: Vec::new(),
+        };
+        for name in LLG_EOS_NAMES {
+            let toks = engine.tokenize(name).await?;
+            if let [id] = toks[..] {
+                engine.grammar_eos.push(id);
+            }
+        }
+        Ok(engine)
+    }
+
+    /// Token ids of a plain string (special tokens recognised, none added).
+    async fn tokenize(&self, text: &str) -> Result<Vec<u32>> {
+        let (tx, mut rx) = mpsc::channel(1);
+        self.send(Request::Tokenize(TokenizationRequest {
+            text: Either::Right(text.to_string()),
+            tools: None,
+            add_generation_prompt: false,
+            add_special_tokens: false,
+            enable_thinking: None,
+            reasoning_effort: None,
+            response: tx,
+        }))?;
+        rx.recv()
+            .await
+            .ok_or_else(|| Error::Internal("tokenizer dropped the request".into()))?
+            .map_err(|e| Error::Internal(format!("tokenize: {e:#}")))
     }
 
     fn send(&self, request: Request) -> Result<()> {
@@ -218,7 +253,8 @@ impl Engine for MistralEngine {
                 frequency_penalty: (s.frequency_penalty != 0.0).then_some(s.frequency_penalty),
                 presence_penalty: (s.presence_penalty != 0.0).then_some(s.presence_penalty),
                 repetition_penalty: None,
-                stop_toks: None,
+                stop_toks: (request.grammar.is_some() && !self.grammar_eos.is_empty())
+                    .then(|| StopTokens::Ids(self.grammar_eos.clone())),
                 max_len: s.max_tokens,
                 logits_bias: None,
                 n_choices: 1,

@@ -169,9 +169,8 @@ pub fn drive(plan: Plan) -> PieceStream {
                         let content = if offers_tools { splitter.push(&text) } else { text };
                         turn_text.push_str(&content);
                         let so_far = add(used, Usage { prompt_tokens: prompt, completion_tokens });
-                        if !content.is_empty() || !logprobs.is_empty() {
-                            yield Ok(Piece::Text { text: content, logprobs, usage: so_far });
-                        }
+                        // Also when empty (call text): the writers time the first token.
+                        yield Ok(Piece::Text { text: content, logprobs, usage: so_far });
                     }
                     Some(Ok(Event::Done { finish_reason, usage })) => break (finish_reason, usage),
                     Some(Err(e)) => { yield Err(e.into()); return; }
