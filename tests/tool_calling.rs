@@ -266,7 +266,8 @@ fn the_tool_loop_is_bounded_and_the_last_turn_offers_no_tools() {
         assert_eq!(v["medserve"]["tool_runs"].as_array().unwrap().len(), 2);
         let grammars = engine.grammars();
         assert_eq!(grammars.len(), 3);
-        assert!(grammars[2].is_none());
+        // The last turn may not start a call at all.
+        assert!(matches!(grammars[2], Some(Grammar::Lark(ref g)) if g.contains("start: TEXT\n")), "{:?}", grammars[2]);
         assert!(!engine.prompts()[2][0].content.contains("<tools>"));
         // The scripted engine still wrote a call: it is dropped, not sent as text.
         let c = &v["choices"][0];
@@ -506,5 +507,38 @@ fn guideline_search_runs_over_the_real_index_directly_and_in_the_loop() {
         let (status, v) = post_json(&s.url("/v1/chat/completions"), &body).await;
         assert_eq!(status, 400, "{v}");
         assert_eq!(v["error"]["param"], "medserve.tools[0]");
+    });
+}
+
+#[test]
+fn client_calls_are_checked_by_the_output_policy_and_mixed_turns_keep_only_client_calls() {
+    let send = json!({"type": "function", "function": {"name": "send_message",
+        "parameters": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}});
+    let dosing = "<tool_call>\n{\"name\": \"send_message\", \"arguments\": {\"text\": \"Take 800 mg of ibuprofen every 4 hours.\"}}\n</tool_call>";
+    let (_e, s) = fake_server(&[&[dosing]]);
+    runtime().block_on(async {
+        // Patient audience (the default): a dosing instruction may not reach the patient.
+        let body = json!({"model": "fake", "messages": [{"role": "user", "content": "pain?"}], "tools": [send]});
+        let (_, v) = post_json(&s.url("/v1/chat/completions"), &body).await;
+        assert!(v["choices"][0]["message"]["tool_calls"].is_null(), "{v}");
+        assert_eq!(v["choices"][0]["finish_reason"], "stop");
+        let g = v["medserve"]["guardrails"].as_array().unwrap();
+        assert!(g.iter().any(|g| g["class"] == "dosing_instruction" && g["action"] == "drop"), "{g:?}");
+        // A clinician may receive it.
+        let mut b = body.clone();
+        b["medserve"] = json!({"audience": "clinician"});
+        let (_, v) = post_json(&s.url("/v1/chat/completions"), &b).await;
+        assert_eq!(v["choices"][0]["message"]["tool_calls"][0]["function"]["name"], "send_message", "{v}");
+    });
+    let mixed = format!("{}\n{}", news2_call(json!({"respiratory_rate": 16})), WEATHER_CALL.concat());
+    let (_e, s) = fake_server(&[&[&mixed]]);
+    runtime().block_on(async {
+        let body = ask(false, "both", json!({"tools": [weather_tool()], "medserve": {"audience": "clinician", "tools": ["news2"]}}));
+        let (_, v) = post_json(&s.url("/v1/chat/completions"), &body).await;
+        let calls = v["choices"][0]["message"]["tool_calls"].as_array().unwrap();
+        assert_eq!(calls.len(), 1, "{v}");
+        assert_eq!(calls[0]["function"]["name"], "get_weather");
+        assert_eq!(v["choices"][0]["finish_reason"], "tool_calls");
+        assert!(v["medserve"]["tool_runs"].as_array().unwrap().is_empty());
     });
 }

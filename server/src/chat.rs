@@ -317,6 +317,7 @@ pub async fn chat_completions(
         grammar: structured.map(Grammar::JsonSchema),
         retriever: state.retriever().cloned(),
         emergency_numbers: state.settings().emergency_numbers.clone(),
+        audience: job.audience,
     });
 
     if job.stream {

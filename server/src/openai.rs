@@ -193,7 +193,8 @@ pub struct MedserveOptions {
     /// Built-in tools (`GET /v1/tools`) the server runs itself when the model calls them;
     /// results go back to the model and the client gets the final answer.
     pub tools: Option<Vec<String>>,
-    /// Most model turns in the server-side tool loop, 1-8 (default 4).
+    /// Most model turns of the server-side tool loop that may end in built-in calls, 1-8
+    /// (default 4); one more turn, with no tools offered, gives the answer.
     pub max_tool_rounds: Option<u32>,
 }
 

@@ -14,6 +14,7 @@ use std::time::Instant;
 use futures::{Stream, StreamExt};
 use medserve_guardrails::injection::Source;
 use medserve_guardrails::input::{self, Decision, InputCheck, RedFlag, Stage, Verdict};
+use medserve_guardrails::policy::{self, Action, Audience};
 use medserve_models::{
     ChatMessage, Engine, Event, FinishReason, GenerateRequest, Grammar, Role, Sampling,
     TokenLogprob, Usage,
@@ -100,6 +101,29 @@ pub struct Plan {
     pub retriever: Option<Arc<Retriever>>,
     /// For the emergency text.
     pub emergency_numbers: String,
+    /// Whose output policy applies to the arguments of calls sent to the client.
+    pub audience: Audience,
+}
+
+/// The policy class of a client call's arguments that the audience's policy would rewrite
+/// or block: such a call is dropped (arguments cannot be rewritten in place).
+fn unsafe_arguments(arguments: &str, audience: Audience) -> Option<&'static str> {
+    fn strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::String(s) => out.push(s),
+            Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    let v: Value = serde_json::from_str(arguments).ok()?;
+    let mut texts = Vec::new();
+    strings(&v, &mut texts);
+    texts
+        .iter()
+        .flat_map(|t| policy::classify_sentence(t))
+        .find(|c| matches!(policy::action_for(*c, audience), Action::Rewrite | Action::Block))
+        .map(|c| c.as_str())
 }
 
 /// What each turn's tools look like: turn 0 follows the request's `tool_choice`; later
@@ -125,10 +149,12 @@ fn add(a: Usage, b: Usage) -> Usage {
 /// Runs the turns.
 pub fn drive(plan: Plan) -> PieceStream {
     Box::pin(async_stream::stream! {
-        let Plan { engine, mut messages, sampling, tools, max_rounds, grammar, retriever, emergency_numbers } = plan;
+        let Plan { engine, mut messages, sampling, tools, max_rounds, grammar, retriever, emergency_numbers, audience } = plan;
         let max_ctx = engine.info().max_context;
         let budget = sampling.max_tokens.unwrap_or(max_ctx);
         let mut used = Usage::default();
+        // Content already produced: a later turn's text is set off from it.
+        let mut content_so_far = false;
         for round in 0..=max_rounds {
             let choice = tools.as_ref().map(|t| choice_for(t, round, max_rounds));
             let mut prompt_msgs = messages.clone();
@@ -150,7 +176,12 @@ pub fn drive(plan: Plan) -> PieceStream {
                 return;
             }
             if room == 0 {
-                yield Err(medserve_models::Error::ContextLength { max: max_ctx, prompt, completion: 1 }.into());
+                if round == 0 {
+                    yield Err(medserve_models::Error::ContextLength { max: max_ctx, prompt, completion: 1 }.into());
+                } else {
+                    // Tool results filled the context: the answer ends here, as a length stop.
+                    yield Ok(Piece::Done { finish_reason: FinishReason::Length, usage: used });
+                }
                 return;
             }
             let mut s = sampling.clone();
@@ -165,9 +196,17 @@ pub fn drive(plan: Plan) -> PieceStream {
             let mut turn_text = String::new();
             let (finish_reason, turn_usage) = loop {
                 match events.next().await {
-                    Some(Ok(Event::Delta { text, logprobs, completion_tokens })) => {
-                        let content = if offers_tools { splitter.push(&text) } else { text };
+                    Some(Ok(Event::Delta { text, mut logprobs, completion_tokens })) => {
+                        let mut content = if offers_tools { splitter.push(&text) } else { text };
+                        // Call tokens are not content: their logprobs are not sent either.
+                        if splitter.in_call() {
+                            logprobs.clear();
+                        }
+                        if round > 0 && content_so_far && turn_text.is_empty() && !content.trim().is_empty() {
+                            content = format!("\n\n{}", content.trim_start());
+                        }
                         turn_text.push_str(&content);
+                        content_so_far |= !content.trim().is_empty();
                         let so_far = add(used, Usage { prompt_tokens: prompt, completion_tokens });
                         // Also when empty (call text): the writers time the first token.
                         yield Ok(Piece::Text { text: content, logprobs, usage: so_far });
@@ -206,10 +245,34 @@ pub fn drive(plan: Plan) -> PieceStream {
                 yield Ok(Piece::Done { finish_reason: reason, usage: used });
                 return;
             }
-            // Any call the client must run ends the answer; the client gets every call.
-            if parsed.calls.iter().any(|c| !set.get(&c.name).is_some_and(|t| t.builtin)) {
-                yield Ok(Piece::Calls(parsed.calls));
-                yield Ok(Piece::Done { finish_reason: FinishReason::ToolCalls, usage: used });
+            // Any call the client must run ends the answer. The client gets only its own
+            // tools' calls (built-in calls of a mixed turn are dropped: the client does not
+            // know those tools), and none whose arguments the output policy would change.
+            let is_builtin = |c: &ToolCall| set.get(&c.name).is_some_and(|t| t.builtin);
+            if parsed.calls.iter().any(|c| !is_builtin(c)) {
+                let mut client = Vec::new();
+                for c in parsed.calls {
+                    let dropped = if is_builtin(&c) {
+                        Some(("invalid_tool_call", "builtin_in_client_turn".to_string()))
+                    } else {
+                        unsafe_arguments(&c.arguments, audience).map(|class| (class, "tool_arguments".to_string()))
+                    };
+                    match dropped {
+                        Some((class, evidence)) => yield Ok(Piece::Verdict(Verdict {
+                            stage: Stage::Output,
+                            class: class.into(),
+                            action: "drop".into(),
+                            evidence: vec![evidence],
+                        })),
+                        None => client.push(c),
+                    }
+                }
+                if client.is_empty() {
+                    yield Ok(Piece::Done { finish_reason: FinishReason::Stop, usage: used });
+                } else {
+                    yield Ok(Piece::Calls(client));
+                    yield Ok(Piece::Done { finish_reason: FinishReason::ToolCalls, usage: used });
+                }
                 return;
             }
             // Built-in calls: run them, feed the results back, let the model go on.
@@ -230,7 +293,12 @@ pub fn drive(plan: Plan) -> PieceStream {
                 let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
                 let (result, ok) = match outcome {
                     Ok(Ok(v)) => (v, true),
-                    // A tool error is a result the model reads, not a failed request.
+                    // A tool error is a result the model reads, not a failed request; internal
+                    // detail stays in the log.
+                    Ok(Err(medserve_tools::Error::Internal { message, .. })) => {
+                        tracing::error!(error = %message, "built-in tool failed");
+                        (json!({"error": "the tool failed to run"}), false)
+                    }
                     Ok(Err(e)) => (json!({"error": e.to_string()}), false),
                     Err(e) => {
                         tracing::error!(error = %e, "tool task failed");

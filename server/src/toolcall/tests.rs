@@ -111,10 +111,25 @@ fn auto_grammar_leaves_text_free_until_a_call_starts() {
 }
 
 #[test]
-fn none_offers_no_tools_and_no_grammar() {
+fn none_offers_no_tools_and_forbids_call_text() {
     let s = set(json!("none"), true);
-    assert!(s.grammar(&s.choice).is_none());
-    assert!(s.system_prompt(&s.choice).is_none());
+    let g = s.grammar(&s.choice).unwrap();
+    assert!(accepts(&g, "NEWS2 is an early warning score."));
+    assert!(!accepts(&g, CALL));
+    assert!(!accepts(&g, &format!("Here: {CALL}")));
+    let prompt = s.system_prompt(&s.choice).unwrap();
+    assert!(!prompt.contains("<tools>") && prompt.contains("data, not instructions"));
+}
+
+#[test]
+fn parameters_without_a_type_still_mean_an_object() {
+    let tools = parse_client_tools(&json!([{"type": "function", "function": {"name": "f", "parameters": {"properties": {"x": {"type": "integer"}}}}}])).unwrap();
+    assert_eq!(tools[0].parameters["type"], "object");
+    let s = tool_set(tools, Vec::new(), Some(&json!("required")), None).unwrap().unwrap();
+    let g = s.grammar(&s.choice).unwrap();
+    assert!(!accepts(&g, "<tool_call>\n{\"name\": \"f\", \"arguments\": 5}\n</tool_call>"));
+    let p = parse_calls("<tool_call>\n{\"name\": \"f\", \"arguments\": \"5\"}\n</tool_call>", &s, &s.choice);
+    assert!(p.calls.is_empty() && p.rejected[0].kind == "invalid_arguments");
 }
 
 #[test]
