@@ -542,3 +542,35 @@ fn client_calls_are_checked_by_the_output_policy_and_mixed_turns_keep_only_clien
         assert!(v["medserve"]["tool_runs"].as_array().unwrap().is_empty());
     });
 }
+
+#[test]
+fn metrics_count_requests_tokens_verdicts_escalations_and_tool_calls() {
+    let (_e, s) = fake_server(&[WEATHER_CALL]);
+    runtime().block_on(async {
+        let url = s.url("/v1/chat/completions");
+        let (_, v) = post_json(&url, &ask(false, "Weather?", json!({"tools": [weather_tool()], "tool_choice": "required"}))).await;
+        assert_eq!(v["choices"][0]["finish_reason"], "tool_calls");
+        let (_, v) = post_json(&url, &ask(false, "I have crushing chest pain spreading to my left arm", json!({}))).await;
+        assert!(v["medserve"]["red_flag"].is_object(), "{v}");
+        let (status, _) = post_json(&url, &ask(false, "hi", json!({"temperature": 9}))).await;
+        assert_eq!(status, 400);
+        let r = client().get(s.url("/metrics")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+        let text = r.text().await.unwrap();
+        for needle in [
+            "medserve_http_requests_total{route=\"/v1/chat/completions\",status=\"200\"} 2",
+            "medserve_http_requests_total{route=\"/v1/chat/completions\",status=\"400\"} 1",
+            "medserve_tool_calls_total{ran=\"client\",tool=\"get_weather\"} 1",
+            "medserve_red_flag_escalations_total{category=\"cardiac\"} 1",
+            "medserve_time_to_first_token_seconds_count 1",
+            "medserve_inter_token_latency_seconds_count 3",
+            "medserve_tokens_total{kind=\"completion\"} 4",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from\n{text}");
+        }
+        assert!(text.contains("medserve_guardrail_verdicts_total{action=\"emergency\",class=\"cardiac\",stage=\"input\"} 1"), "{text}");
+        // No request content in the metrics.
+        assert!(!text.contains("chest pain") && !text.contains("Leeds"));
+    });
+}

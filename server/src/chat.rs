@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::openai::{
     ApiJson, ChatCompletionRequest, ChatJob, LogprobsBody, MedserveFacts, UsageBody,
 };
+use crate::metrics::{Metrics, TokenTimer};
 use crate::output::{OutputGuard, Step};
 use crate::retrieval::{self, RetrievalFacts};
 use crate::toolcall::{self, FunctionTool, ToolCall, ToolSet};
@@ -90,6 +91,27 @@ impl Meta {
             "service_tier": "default",
             "choices": choices,
         })
+    }
+}
+
+/// Records what one answer did (never its content).
+fn record(m: &Metrics, facts: &MedserveFacts, usage: medserve_models::Usage, client_calls: &[ToolCall]) {
+    m.add("medserve_tokens_total", vec![("kind", "prompt".into())], usage.prompt_tokens as u64);
+    m.add("medserve_tokens_total", vec![("kind", "completion".into())], usage.completion_tokens as u64);
+    for v in &facts.guardrails {
+        let stage = serde_json::to_value(v.stage).ok().and_then(|s| s.as_str().map(str::to_string)).unwrap_or_default();
+        m.inc("medserve_guardrail_verdicts_total", vec![("stage", stage), ("class", v.class.clone()), ("action", v.action.clone())]);
+    }
+    if let Some(rf) = &facts.red_flag {
+        for c in &rf.categories {
+            m.inc("medserve_red_flag_escalations_total", vec![("category", c.clone())]);
+        }
+    }
+    for r in &facts.tool_runs {
+        m.inc("medserve_tool_calls_total", vec![("tool", r.name.clone()), ("ran", "server".into())]);
+    }
+    for c in client_calls {
+        m.inc("medserve_tool_calls_total", vec![("tool", c.name.clone()), ("ran", "client".into())]);
     }
 }
 
@@ -236,11 +258,10 @@ pub async fn chat_completions(
         m.content = toolcall::tool_response_text(name, &clean);
     }
 
-    let permit = state
-        .slots()
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| ApiError::Overloaded)?;
+    let permit = state.slots().clone().try_acquire_owned().map_err(|_| {
+        state.metrics().inc("medserve_rejections_total", vec![("reason", "server_overloaded".into())]);
+        ApiError::Overloaded
+    })?;
 
     // Guideline passages for the prompt (screened as data) and the citations.
     if let (Some((top_k, mode)), Some(r)) = (retrieval_plan, state.retriever()) {
@@ -333,7 +354,7 @@ pub async fn chat_completions(
             },
         ))
     } else {
-        let body = collect(pieces, meta, guard, want_logprobs).await?;
+        let body = collect(pieces, meta, guard, want_logprobs, state.metrics()).await?;
         drop(permit);
         Ok(Json(body).into_response())
     }
@@ -344,6 +365,8 @@ pub async fn chat_completions(
 fn fixed_answer(state: &AppState, meta: Meta, text: String, job: &ChatJob) -> Response {
     let usage = medserve_models::Usage::default();
     if !job.stream {
+        let facts = meta.facts(None, Vec::new(), Vec::new());
+        record(state.metrics(), &facts, usage, &[]);
         let body = meta.completion(
             json!({
                 "index": 0,
@@ -352,7 +375,7 @@ fn fixed_answer(state: &AppState, meta: Meta, text: String, job: &ChatJob) -> Re
                 "finish_reason": "stop",
             }),
             usage,
-            meta.facts(None, Vec::new(), Vec::new()),
+            facts,
         );
         return Json(body).into_response();
     }
@@ -393,7 +416,9 @@ async fn collect(
     mut meta: Meta,
     mut guard: OutputGuard,
     want_logprobs: bool,
+    metrics: &Metrics,
 ) -> Result<Value, ApiError> {
+    let mut timer = TokenTimer::new(meta.started);
     let mut text = String::new();
     let mut logprobs: Vec<TokenLogprob> = Vec::new();
     let mut ttft = None;
@@ -403,6 +428,7 @@ async fn collect(
         match pieces.next().await {
             Some(Ok(Piece::Text { text: t, logprobs: lp, usage })) => {
                 ttft.get_or_insert_with(Instant::now);
+                timer.delta(metrics);
                 logprobs.extend(lp);
                 match guard.push(&t) {
                     Step::Emit(safe) => text.push_str(&safe),
@@ -490,7 +516,9 @@ async fn collect(
     });
     let verdicts = got.output_verdicts(Some(&guard));
     let tool_runs = std::mem::take(&mut got.tool_runs);
-    Ok(meta.completion(choice, usage, meta.facts(ttft, verdicts, tool_runs)))
+    let facts = meta.facts(ttft, verdicts, tool_runs);
+    record(metrics, &facts, usage, &got.calls);
+    Ok(meta.completion(choice, usage, facts))
 }
 
 fn data(v: &Value) -> SseEvent {
@@ -545,6 +573,7 @@ fn stream_response(
         // Characters of content sent, for the citations' `end_index`.
         let mut sent_chars = 0usize;
         let mut got = Gathered::default();
+        let mut timer = TokenTimer::new(meta.started);
         yield Ok::<_, Infallible>(data(&with_usage(meta.chunk(json!([{
             "index": 0,
             "delta": {"role": "assistant", "content": "", "refusal": null},
@@ -566,6 +595,7 @@ fn stream_response(
                     if guard.is_some() {
                         // Only model text has a first token; fixed answers report `null`.
                         ttft.get_or_insert_with(Instant::now);
+                        timer.delta(state.metrics());
                     }
                     pending_lp.extend(logprobs);
                     let step = match guard.as_mut() {
@@ -672,7 +702,9 @@ fn stream_response(
             }])));
             let verdicts = got.output_verdicts(guard.as_ref());
             let runs = std::mem::take(&mut got.tool_runs);
-            last["medserve"] = serde_json::to_value(meta.facts(ttft, verdicts, runs)).unwrap_or(Value::Null);
+            let facts = meta.facts(ttft, verdicts, runs);
+            record(state.metrics(), &facts, usage, &got.calls);
+            last["medserve"] = serde_json::to_value(facts).unwrap_or(Value::Null);
             yield Ok(data(&last));
             if include_usage {
                 let mut u = meta.chunk(json!([]));

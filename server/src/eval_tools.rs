@@ -1,9 +1,12 @@
 //! `medserve eval tools`: tool-call validity of the real model with and without
 //! constrained decoding, and what the constraint costs per token.
 //!
-//! Each case is a clinical request with the tool a clinician would use. The model gets the
-//! whole built-in catalogue as function tools with `tool_choice: required` (so it must pick
-//! one) and greedy sampling. A case is *valid* when the first call names the expected tool
+//! Each case is a clinical request with the tool a clinician would use. The model gets
+//! that tool and `distractors` others from the built-in catalogue (rotating, so every tool
+//! is a distractor as often as any other) as function tools with `tool_choice: required`
+//! (so it must pick one), and greedy sampling. The whole catalogue is ~17k characters of
+//! definitions (~5k tokens), which this 2-core machine prefills in about a minute per
+//! request; 4 tools keep a run of 56 cases x 2 modes near a quarter of an hour. A case is *valid* when the first call names the expected tool
 //! and its arguments pass the tool's JSON Schema (the server's own parser and validator,
 //! as in the HTTP path). The same prompt runs twice: with the llguidance grammar and with
 //! free decoding.
@@ -86,10 +89,24 @@ pub fn load_cases(path: &Path) -> anyhow::Result<Vec<Case>> {
         .collect()
 }
 
-fn catalogue_set() -> anyhow::Result<ToolSet> {
-    let tools: Vec<FunctionTool> = medserve_tools::catalogue()
+/// The expected tool plus `distractors` others, in catalogue order.
+fn case_set(expected: &str, index: usize, distractors: usize) -> anyhow::Result<ToolSet> {
+    let all = medserve_tools::catalogue();
+    let others: Vec<usize> = (0..all.len()).filter(|&i| all[i].name != expected).collect();
+    if others.len() == all.len() {
+        anyhow::bail!("no built-in tool named {expected:?}");
+    }
+    let mut keep: Vec<usize> = (0..distractors.min(others.len()))
+        .map(|k| others[(index * distractors + k) % others.len()])
+        .collect();
+    keep.push(all.iter().position(|d| d.name == expected).unwrap_or(0));
+    keep.sort_unstable();
+    let tools: Vec<FunctionTool> = keep
         .into_iter()
-        .map(|d| FunctionTool::new("catalogue", d.name, d.description, d.parameters, true, false))
+        .map(|i| {
+            let d = &all[i];
+            FunctionTool::new("catalogue", d.name.clone(), d.description.clone(), d.parameters.clone(), true, false)
+        })
         .collect::<Result<_, _>>()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     toolcall::tool_set(tools, Vec::new(), Some(&serde_json::json!("required")), Some(&serde_json::json!(false)))
@@ -98,17 +115,24 @@ fn catalogue_set() -> anyhow::Result<ToolSet> {
 }
 
 /// Runs every case in both modes.
-pub async fn run(engine: Arc<dyn Engine>, cases: &[Case], max_tokens: usize) -> anyhow::Result<Report> {
-    let set = catalogue_set()?;
-    let section = set
-        .system_prompt(&ToolChoice::Required)
-        .ok_or_else(|| anyhow::anyhow!("no tools section"))?;
-    let grammar = set.grammar(&ToolChoice::Required).map(Grammar::Lark);
+pub async fn run(
+    engine: Arc<dyn Engine>,
+    cases: &[Case],
+    max_tokens: usize,
+    distractors: usize,
+) -> anyhow::Result<Report> {
     let mut constrained = ModeReport::default();
     let mut unconstrained = ModeReport::default();
     let mut per_case = Vec::new();
     let mut prompt_tokens = 0;
+    let mut tools_offered = 0;
     for (i, case) in cases.iter().enumerate() {
+        let set = case_set(&case.tool, i, distractors)?;
+        tools_offered = set.tools.len();
+        let section = set
+            .system_prompt(&ToolChoice::Required)
+            .ok_or_else(|| anyhow::anyhow!("no tools section"))?;
+        let grammar = set.grammar(&ToolChoice::Required).map(Grammar::Lark);
         let mut messages = vec![ChatMessage::new(Role::User, case.message.clone())];
         toolcall::with_system_section(&mut messages, &section);
         if i == 0 {
@@ -177,7 +201,7 @@ pub async fn run(engine: Arc<dyn Engine>, cases: &[Case], max_tokens: usize) -> 
     Ok(Report {
         constrained,
         unconstrained,
-        tools_offered: set.tools.len(),
+        tools_offered,
         prompt_tokens,
         per_case,
     })

@@ -9,6 +9,7 @@ pub mod chat;
 pub mod config;
 pub mod embeddings;
 pub mod error;
+pub mod metrics;
 pub mod eval_tools;
 pub mod openai;
 pub mod output;
@@ -73,6 +74,7 @@ struct Inner {
     slots: Arc<Semaphore>,
     draining: AtomicBool,
     settings: ServerSettings,
+    metrics: metrics::Metrics,
 }
 
 impl AppState {
@@ -86,6 +88,7 @@ impl AppState {
                 slots: Arc::new(Semaphore::new(settings.max_inflight)),
                 draining: AtomicBool::new(false),
                 settings,
+                metrics: metrics::Metrics::default(),
             }),
         }
     }
@@ -125,6 +128,11 @@ impl AppState {
         &self.inner.settings
     }
 
+    /// The metrics registry (`GET /metrics`).
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
+    }
+
     /// Admission semaphore (permits move into response streams).
     pub fn slots(&self) -> &Arc<Semaphore> {
         &self.inner.slots
@@ -157,8 +165,13 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/embeddings", post(embeddings::embeddings))
         .route("/v1/tools", get(tools::list_tools))
         .route("/v1/tools/{name}", post(tools::run_tool))
+        .route("/metrics", get(metrics::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 

@@ -103,6 +103,9 @@ enum EvalCommand {
         /// Completion budget per request.
         #[arg(long, default_value_t = 160)]
         max_tokens: usize,
+        /// Other catalogue tools offered beside the right one.
+        #[arg(long, default_value_t = 3)]
+        distractors: usize,
         /// Print the full report as JSON too.
         #[arg(long)]
         json: bool,
@@ -231,6 +234,7 @@ fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
             model,
             cases,
             max_tokens,
+            distractors,
             json,
         } => {
             let cases = medserve_server::eval_tools::load_cases(&cases)
@@ -245,7 +249,7 @@ fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
                     prefix_cache_n: 16,
                 })
                 .await?;
-                medserve_server::eval_tools::run(std::sync::Arc::new(engine), &cases, max_tokens).await
+                medserve_server::eval_tools::run(std::sync::Arc::new(engine), &cases, max_tokens, distractors).await
             })?;
             println!("{}", medserve_server::eval_tools::table(&report));
             if json {
