@@ -21,7 +21,11 @@ fn weather_tool() -> Value {
 
 fn fake_server(scripts: &[&[&str]]) -> (Arc<FakeEngine>, TestServer) {
     let engine = Arc::new(FakeEngine::with_scripts(scripts, Duration::ZERO, 8192));
-    let s = TestServer::start(engine.clone(), ServerSettings::default(), Duration::from_secs(1));
+    let s = TestServer::start(
+        engine.clone(),
+        ServerSettings::default(),
+        Duration::from_secs(1),
+    );
     (engine, s)
 }
 
@@ -55,7 +59,10 @@ fn stream_calls(items: &[SseItem]) -> Vec<(String, String, String)> {
             let i = tc["index"].as_u64().unwrap() as usize;
             if i == calls.len() {
                 // The first fragment of a call names it.
-                assert!(tc["id"].is_string() && tc["function"]["name"].is_string(), "{tc}");
+                assert!(
+                    tc["id"].is_string() && tc["function"]["name"].is_string(),
+                    "{tc}"
+                );
                 assert_eq!(tc["type"], "function");
                 calls.push((
                     tc["id"].as_str().unwrap().into(),
@@ -100,7 +107,9 @@ fn a_client_tool_call_comes_back_the_same_as_json_and_as_a_stream() {
         assert_eq!(call["function"]["arguments"], "{\"city\":\"Leeds\"}");
         // The call text never reaches the output policy or the client as content, and no
         // disclaimer is added to a turn that ends in calls.
-        assert!(!v["medserve"]["guardrails"].to_string().contains("disclaimer"));
+        assert!(!v["medserve"]["guardrails"]
+            .to_string()
+            .contains("disclaimer"));
         // Decoding was constrained: required -> a grammar that starts with the call tag.
         match &engine.grammars()[0] {
             Some(Grammar::Lark(g)) => assert!(g.contains("start: \"<tool_call>\" call"), "{g}"),
@@ -119,22 +128,37 @@ fn a_client_tool_call_comes_back_the_same_as_json_and_as_a_stream() {
         assert_eq!(calls[0].1, "get_weather");
         assert_eq!(calls[0].2, call["function"]["arguments"].as_str().unwrap());
         assert_eq!(stream_text(&items), "");
-        assert_eq!(last_chunk(&items)["choices"][0]["finish_reason"], "tool_calls");
+        assert_eq!(
+            last_chunk(&items)["choices"][0]["finish_reason"],
+            "tool_calls"
+        );
         assert_eq!(items.last(), Some(&SseItem::Done));
     });
 }
 
 #[test]
 fn text_before_a_call_is_content_and_the_call_text_never_leaks() {
-    let script: Vec<&str> = ["Let me check. ", "<tool", "_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>"].to_vec();
+    let script: Vec<&str> = [
+        "Let me check. ",
+        "<tool",
+        "_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>",
+    ]
+    .to_vec();
     let (_engine, s) = fake_server(&[&script]);
     runtime().block_on(async {
         let url = s.url("/v1/chat/completions");
         let extra = json!({"tools": [weather_tool()]});
         let (_, v) = post_json(&url, &ask(false, "Oslo weather?", extra.clone())).await;
         let m = &v["choices"][0]["message"];
-        assert_eq!(m["content"].as_str().unwrap().trim_end(), "Let me check.", "{v}");
-        assert_eq!(m["tool_calls"][0]["function"]["arguments"], "{\"city\":\"Oslo\"}");
+        assert_eq!(
+            m["content"].as_str().unwrap().trim_end(),
+            "Let me check.",
+            "{v}"
+        );
+        assert_eq!(
+            m["tool_calls"][0]["function"]["arguments"],
+            "{\"city\":\"Oslo\"}"
+        );
         let (_, _, items) = post_stream(&url, &ask(true, "Oslo weather?", extra)).await;
         assert!(!stream_text(&items).contains("tool_call"));
         assert_eq!(stream_text(&items).trim(), "Let me check.");
@@ -146,9 +170,14 @@ fn text_before_a_call_is_content_and_the_call_text_never_leaks() {
 fn invalid_calls_are_dropped_and_never_emitted() {
     // The scripted engine ignores grammars, so it can produce what constrained decoding
     // prevents: an unknown name, then arguments that break the schema.
-    let unknown: &[&str] = &["<tool_call>\n{\"name\": \"launch\", \"arguments\": {}}\n</tool_call>"];
-    let bad_args: &[&str] = &["<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": 7}}\n</tool_call>"];
-    for (script, kind) in [(unknown, "unknown_function"), (bad_args, "invalid_arguments")] {
+    let unknown: &[&str] =
+        &["<tool_call>\n{\"name\": \"launch\", \"arguments\": {}}\n</tool_call>"];
+    let bad_args: &[&str] =
+        &["<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": 7}}\n</tool_call>"];
+    for (script, kind) in [
+        (unknown, "unknown_function"),
+        (bad_args, "invalid_arguments"),
+    ] {
         let (_e, s) = fake_server(&[script]);
         runtime().block_on(async {
             let url = s.url("/v1/chat/completions");
@@ -158,9 +187,16 @@ fn invalid_calls_are_dropped_and_never_emitted() {
             let c = &v["choices"][0];
             assert_eq!(c["finish_reason"], "stop", "{v}");
             assert!(c["message"]["tool_calls"].is_null(), "{v}");
-            assert!(!c["message"]["content"].as_str().unwrap().contains("tool_call"));
+            assert!(!c["message"]["content"]
+                .as_str()
+                .unwrap()
+                .contains("tool_call"));
             let g = v["medserve"]["guardrails"].as_array().unwrap();
-            assert!(g.iter().any(|g| g["class"] == "invalid_tool_call" && g["evidence"][0] == kind), "{g:?}");
+            assert!(
+                g.iter()
+                    .any(|g| g["class"] == "invalid_tool_call" && g["evidence"][0] == kind),
+                "{g:?}"
+            );
             let (_, _, items) = post_stream(&url, &ask(true, "hi", extra)).await;
             assert!(stream_calls(&items).is_empty());
             assert_eq!(last_chunk(&items)["choices"][0]["finish_reason"], "stop");
@@ -174,8 +210,10 @@ fn news2_call(args: Value) -> String {
 
 #[test]
 fn the_server_runs_builtin_tools_and_feeds_the_results_back() {
-    let call = news2_call(json!({"respiratory_rate": 18, "spo2_percent": 97, "supplemental_oxygen": false,
-        "systolic_bp_mmhg": 125, "pulse_bpm": 80, "consciousness": "alert", "temperature_c": 37.0}));
+    let call = news2_call(
+        json!({"respiratory_rate": 18, "spo2_percent": 97, "supplemental_oxygen": false,
+        "systolic_bp_mmhg": 125, "pulse_bpm": 80, "consciousness": "alert", "temperature_c": 37.0}),
+    );
     let answer: &[&str] = &["The score is low. ", "Keep monitoring."];
     // Two requests (JSON, then SSE), two turns each.
     let (engine, s) = fake_server(&[&[&call], answer, &[&call], answer]);
@@ -227,26 +265,51 @@ fn a_tool_error_is_a_result_for_the_model_not_a_failure() {
     let (engine, s) = fake_server(&[&[call], &["Please check the creatinine unit."]]);
     runtime().block_on(async {
         let extra = json!({"medserve": {"audience": "clinician", "tools": ["egfr_ckd_epi_2021"]}});
-        let (status, v) = post_json(&s.url("/v1/chat/completions"), &ask(false, "eGFR?", extra)).await;
+        let (status, v) =
+            post_json(&s.url("/v1/chat/completions"), &ask(false, "eGFR?", extra)).await;
         assert_eq!(status, 200, "{v}");
         let run = &v["medserve"]["tool_runs"][0];
         assert_eq!(run["ok"], false, "{v}");
-        assert!(run["result"]["error"].as_str().unwrap().contains("creatinine"), "{run}");
-        let tool = engine.prompts()[1].iter().find(|m| m.role == Role::Tool).unwrap().content.clone();
+        assert!(
+            run["result"]["error"]
+                .as_str()
+                .unwrap()
+                .contains("creatinine"),
+            "{run}"
+        );
+        let tool = engine.prompts()[1]
+            .iter()
+            .find(|m| m.role == Role::Tool)
+            .unwrap()
+            .content
+            .clone();
         assert!(tool.contains("error"), "{tool}");
-        assert_eq!(v["choices"][0]["message"]["content"], "Please check the creatinine unit.");
+        assert_eq!(
+            v["choices"][0]["message"]["content"],
+            "Please check the creatinine unit."
+        );
     });
 }
 
 #[test]
 fn an_emergency_score_from_a_builtin_tool_gets_the_fixed_answer() {
-    let call = news2_call(json!({"respiratory_rate": 28, "spo2_percent": 90, "supplemental_oxygen": false,
-        "systolic_bp_mmhg": 88, "pulse_bpm": 130, "consciousness": "alert", "temperature_c": 39.6}));
+    let call = news2_call(
+        json!({"respiratory_rate": 28, "spo2_percent": 90, "supplemental_oxygen": false,
+        "systolic_bp_mmhg": 88, "pulse_bpm": 130, "consciousness": "alert", "temperature_c": 39.6}),
+    );
     let (engine, s) = fake_server(&[&[&call], &["It is probably fine."]]);
     runtime().block_on(async {
         let extra = json!({"medserve": {"audience": "clinician", "tools": ["news2"]}});
-        let (_, v) = post_json(&s.url("/v1/chat/completions"), &ask(false, "Score these.", extra)).await;
-        assert_eq!(v["medserve"]["red_flag"]["categories"], json!(["vital_signs"]), "{v}");
+        let (_, v) = post_json(
+            &s.url("/v1/chat/completions"),
+            &ask(false, "Score these.", extra),
+        )
+        .await;
+        assert_eq!(
+            v["medserve"]["red_flag"]["categories"],
+            json!(["vital_signs"]),
+            "{v}"
+        );
         let text = v["choices"][0]["message"]["content"].as_str().unwrap();
         assert!(!text.contains("probably fine"), "{text}");
         assert!(text.contains("911") || text.contains("emergency"), "{text}");
@@ -300,7 +363,10 @@ fn json_response_formats_are_constrained_and_checked_whole() {
                           "response_format": {"type": "json_object"}});
         let (_, v) = post_json(&s.url("/v1/chat/completions"), &body).await;
         assert_eq!(v["choices"][0]["finish_reason"], "content_filter", "{v}");
-        assert!(!v["choices"][0]["message"]["content"].as_str().unwrap().contains("800"));
+        assert!(!v["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("800"));
     });
 }
 
@@ -530,7 +596,11 @@ fn client_calls_are_checked_by_the_output_policy_and_mixed_turns_keep_only_clien
         let (_, v) = post_json(&s.url("/v1/chat/completions"), &b).await;
         assert_eq!(v["choices"][0]["message"]["tool_calls"][0]["function"]["name"], "send_message", "{v}");
     });
-    let mixed = format!("{}\n{}", news2_call(json!({"respiratory_rate": 16})), WEATHER_CALL.concat());
+    let mixed = format!(
+        "{}\n{}",
+        news2_call(json!({"respiratory_rate": 16})),
+        WEATHER_CALL.concat()
+    );
     let (_e, s) = fake_server(&[&[&mixed]]);
     runtime().block_on(async {
         let body = ask(false, "both", json!({"tools": [weather_tool()], "medserve": {"audience": "clinician", "tools": ["news2"]}}));

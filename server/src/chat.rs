@@ -14,10 +14,10 @@ use serde_json::{json, Value};
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::error::ApiError;
+use crate::metrics::{Metrics, TokenTimer};
 use crate::openai::{
     ApiJson, ChatCompletionRequest, ChatJob, LogprobsBody, MedserveFacts, UsageBody,
 };
-use crate::metrics::{Metrics, TokenTimer};
 use crate::output::{OutputGuard, Step};
 use crate::retrieval::{self, RetrievalFacts};
 use crate::toolcall::{self, FunctionTool, ToolCall, ToolSet};
@@ -46,7 +46,12 @@ struct Meta {
 }
 
 impl Meta {
-    fn facts(&self, ttft: Option<Instant>, output: Vec<Verdict>, tool_runs: Vec<ToolRun>) -> MedserveFacts {
+    fn facts(
+        &self,
+        ttft: Option<Instant>,
+        output: Vec<Verdict>,
+        tool_runs: Vec<ToolRun>,
+    ) -> MedserveFacts {
         let mut guardrails = self.verdicts.clone();
         guardrails.extend(output);
         MedserveFacts {
@@ -95,23 +100,55 @@ impl Meta {
 }
 
 /// Records what one answer did (never its content).
-fn record(m: &Metrics, facts: &MedserveFacts, usage: medserve_models::Usage, client_calls: &[ToolCall]) {
-    m.add("medserve_tokens_total", vec![("kind", "prompt".into())], usage.prompt_tokens as u64);
-    m.add("medserve_tokens_total", vec![("kind", "completion".into())], usage.completion_tokens as u64);
+fn record(
+    m: &Metrics,
+    facts: &MedserveFacts,
+    usage: medserve_models::Usage,
+    client_calls: &[ToolCall],
+) {
+    m.add(
+        "medserve_tokens_total",
+        vec![("kind", "prompt".into())],
+        usage.prompt_tokens as u64,
+    );
+    m.add(
+        "medserve_tokens_total",
+        vec![("kind", "completion".into())],
+        usage.completion_tokens as u64,
+    );
     for v in &facts.guardrails {
-        let stage = serde_json::to_value(v.stage).ok().and_then(|s| s.as_str().map(str::to_string)).unwrap_or_default();
-        m.inc("medserve_guardrail_verdicts_total", vec![("stage", stage), ("class", v.class.clone()), ("action", v.action.clone())]);
+        let stage = serde_json::to_value(v.stage)
+            .ok()
+            .and_then(|s| s.as_str().map(str::to_string))
+            .unwrap_or_default();
+        m.inc(
+            "medserve_guardrail_verdicts_total",
+            vec![
+                ("stage", stage),
+                ("class", v.class.clone()),
+                ("action", v.action.clone()),
+            ],
+        );
     }
     if let Some(rf) = &facts.red_flag {
         for c in &rf.categories {
-            m.inc("medserve_red_flag_escalations_total", vec![("category", c.clone())]);
+            m.inc(
+                "medserve_red_flag_escalations_total",
+                vec![("category", c.clone())],
+            );
         }
     }
     for r in &facts.tool_runs {
-        m.inc("medserve_tool_calls_total", vec![("tool", r.name.clone()), ("ran", "server".into())]);
+        m.inc(
+            "medserve_tool_calls_total",
+            vec![("tool", r.name.clone()), ("ran", "server".into())],
+        );
     }
     for c in client_calls {
-        m.inc("medserve_tool_calls_total", vec![("tool", c.name.clone()), ("ran", "client".into())]);
+        m.inc(
+            "medserve_tool_calls_total",
+            vec![("tool", c.name.clone()), ("ran", "client".into())],
+        );
     }
 }
 
@@ -129,7 +166,10 @@ fn builtin_tools(state: &AppState, names: &[String]) -> Result<Vec<FunctionTool>
     for (i, name) in names.iter().enumerate() {
         let param = format!("medserve.tools[{i}]");
         if out.iter().any(|t| &t.name == name) {
-            return Err(ApiError::invalid(param, format!("`{name}` is listed twice")));
+            return Err(ApiError::invalid(
+                param,
+                format!("`{name}` is listed twice"),
+            ));
         }
         let def = catalogue.iter().find(|d| &d.name == name).ok_or_else(|| {
             let hint = if name == crate::tools::GUIDELINE_SEARCH {
@@ -259,7 +299,10 @@ pub async fn chat_completions(
     }
 
     let permit = state.slots().clone().try_acquire_owned().map_err(|_| {
-        state.metrics().inc("medserve_rejections_total", vec![("reason", "server_overloaded".into())]);
+        state.metrics().inc(
+            "medserve_rejections_total",
+            vec![("reason", "server_overloaded".into())],
+        );
         ApiError::Overloaded
     })?;
 
@@ -278,9 +321,7 @@ pub async fn chat_completions(
 
     let max_ctx = engine.info().max_context;
     let min_completion = job.sampling.max_tokens.unwrap_or(1).max(1);
-    let tools_section = tool_set
-        .as_ref()
-        .and_then(|t| t.system_prompt(&t.choice));
+    let tools_section = tool_set.as_ref().and_then(|t| t.system_prompt(&t.choice));
     // Fit the passages to the context budget: drop the weakest until the prompt fits.
     let (messages, prompt) = loop {
         let messages = retrieval::with_references(&job.messages, &meta.hits);
@@ -426,7 +467,11 @@ async fn collect(
     let mut blocked = false;
     let (finish_reason, usage) = loop {
         match pieces.next().await {
-            Some(Ok(Piece::Text { text: t, logprobs: lp, usage })) => {
+            Some(Ok(Piece::Text {
+                text: t,
+                logprobs: lp,
+                usage,
+            })) => {
                 ttft.get_or_insert_with(Instant::now);
                 timer.delta(metrics);
                 logprobs.extend(lp);
@@ -447,7 +492,10 @@ async fn collect(
                 meta.red_flag = Some(red_flag);
                 got.emergency = Some(t);
             }
-            Some(Ok(Piece::Done { finish_reason, usage })) => {
+            Some(Ok(Piece::Done {
+                finish_reason,
+                usage,
+            })) => {
                 let ends_turn = !got.calls.is_empty() || got.emergency.is_some();
                 let step = if ends_turn {
                     guard.finish_without_disclaimer()
@@ -538,8 +586,10 @@ struct Output {
 fn call_deltas(calls: &[ToolCall]) -> Vec<Value> {
     let mut out = Vec::with_capacity(calls.len() * 2);
     for (i, c) in calls.iter().enumerate() {
-        out.push(json!({"tool_calls": [{"index": i, "id": c.id, "type": "function",
-            "function": {"name": c.name, "arguments": ""}}]}));
+        out.push(
+            json!({"tool_calls": [{"index": i, "id": c.id, "type": "function",
+            "function": {"name": c.name, "arguments": ""}}]}),
+        );
         out.push(json!({"tool_calls": [{"index": i, "function": {"arguments": c.arguments}}]}));
     }
     out

@@ -92,7 +92,9 @@ pub fn load_cases(path: &Path) -> anyhow::Result<Vec<Case>> {
 /// The expected tool plus `distractors` others, in catalogue order.
 fn case_set(expected: &str, index: usize, distractors: usize) -> anyhow::Result<ToolSet> {
     let all = medserve_tools::catalogue();
-    let others: Vec<usize> = (0..all.len()).filter(|&i| all[i].name != expected).collect();
+    let others: Vec<usize> = (0..all.len())
+        .filter(|&i| all[i].name != expected)
+        .collect();
     if others.len() == all.len() {
         anyhow::bail!("no built-in tool named {expected:?}");
     }
@@ -105,13 +107,25 @@ fn case_set(expected: &str, index: usize, distractors: usize) -> anyhow::Result<
         .into_iter()
         .map(|i| {
             let d = &all[i];
-            FunctionTool::new("catalogue", d.name.clone(), d.description.clone(), d.parameters.clone(), true, false)
+            FunctionTool::new(
+                "catalogue",
+                d.name.clone(),
+                d.description.clone(),
+                d.parameters.clone(),
+                true,
+                false,
+            )
         })
         .collect::<Result<_, _>>()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    toolcall::tool_set(tools, Vec::new(), Some(&serde_json::json!("required")), Some(&serde_json::json!(false)))
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .ok_or_else(|| anyhow::anyhow!("empty catalogue"))
+    toolcall::tool_set(
+        tools,
+        Vec::new(),
+        Some(&serde_json::json!("required")),
+        Some(&serde_json::json!(false)),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?
+    .ok_or_else(|| anyhow::anyhow!("empty catalogue"))
 }
 
 /// Runs every case in both modes.
@@ -139,7 +153,10 @@ pub async fn run(
             prompt_tokens = engine.count_prompt_tokens(&messages).await?;
         }
         let mut names = Vec::new();
-        for (g, report) in [(grammar.clone(), &mut constrained), (None, &mut unconstrained)] {
+        for (g, report) in [
+            (grammar.clone(), &mut constrained),
+            (None, &mut unconstrained),
+        ] {
             let sampling = Sampling {
                 temperature: 0.0,
                 max_tokens: Some(max_tokens),
@@ -148,7 +165,11 @@ pub async fn run(
             };
             let started = Instant::now();
             let mut events = engine
-                .generate(GenerateRequest { messages: messages.clone(), sampling, grammar: g })
+                .generate(GenerateRequest {
+                    messages: messages.clone(),
+                    sampling,
+                    grammar: g,
+                })
                 .await?;
             let mut first = None;
             let mut splitter = CallSplitter::default();
@@ -214,7 +235,10 @@ pub fn table(r: &Report) -> String {
         r.constrained.cases, r.tools_offered, r.prompt_tokens
     );
     s.push_str("| decoding | valid (right tool + schema-valid args) | schema-valid call, any tool | no valid call | ms/token after first | first token ms (mean) |\n|---|---|---|---|---|---|\n");
-    for (name, m) in [("constrained (llguidance)", &r.constrained), ("free", &r.unconstrained)] {
+    for (name, m) in [
+        ("constrained (llguidance)", &r.constrained),
+        ("free", &r.unconstrained),
+    ] {
         s.push_str(&format!(
             "| {name} | {}/{} = {:.3} | {} | {} | {:.2} | {:.0} |\n",
             m.valid,

@@ -241,15 +241,22 @@ fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("reading {}", cases.display()))?;
             let rt = tokio::runtime::Runtime::new()?;
             let report = rt.block_on(async {
-                let engine = medserve_models::MistralEngine::load(medserve_models::MistralOptions {
-                    model_path: model,
-                    model_id: None,
-                    max_num_seqs: 1,
-                    prefix_cache: true,
-                    prefix_cache_n: 16,
-                })
-                .await?;
-                medserve_server::eval_tools::run(std::sync::Arc::new(engine), &cases, max_tokens, distractors).await
+                let engine =
+                    medserve_models::MistralEngine::load(medserve_models::MistralOptions {
+                        model_path: model,
+                        model_id: None,
+                        max_num_seqs: 1,
+                        prefix_cache: true,
+                        prefix_cache_n: 16,
+                    })
+                    .await?;
+                medserve_server::eval_tools::run(
+                    std::sync::Arc::new(engine),
+                    &cases,
+                    max_tokens,
+                    distractors,
+                )
+                .await
             })?;
             println!("{}", medserve_server::eval_tools::table(&report));
             if json {

@@ -67,7 +67,10 @@ fn render_labels(labels: &Labels) -> String {
     let parts: Vec<String> = sorted
         .into_iter()
         .map(|(k, v)| {
-            let v = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+            let v = v
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
             format!("{k}=\"{v}\"")
         })
         .collect();
@@ -76,14 +79,46 @@ fn render_labels(labels: &Labels) -> String {
 
 /// Help text of each metric family.
 const FAMILIES: &[(&str, &str, &str)] = &[
-    ("medserve_http_requests_total", "counter", "HTTP requests by route template and status."),
-    ("medserve_tokens_total", "counter", "Tokens processed by the engine, by kind (prompt, completion)."),
-    ("medserve_guardrail_verdicts_total", "counter", "Guardrail verdicts by stage, class and action."),
-    ("medserve_red_flag_escalations_total", "counter", "Answers replaced by the fixed emergency text, by category."),
-    ("medserve_tool_calls_total", "counter", "Tool calls by tool and where they ran (client, server)."),
-    ("medserve_rejections_total", "counter", "Requests turned away for capacity or rate limits, by reason."),
-    ("medserve_time_to_first_token_seconds", "histogram", "Request arrival to the model's first token."),
-    ("medserve_inter_token_latency_seconds", "histogram", "Time between successive model deltas."),
+    (
+        "medserve_http_requests_total",
+        "counter",
+        "HTTP requests by route template and status.",
+    ),
+    (
+        "medserve_tokens_total",
+        "counter",
+        "Tokens processed by the engine, by kind (prompt, completion).",
+    ),
+    (
+        "medserve_guardrail_verdicts_total",
+        "counter",
+        "Guardrail verdicts by stage, class and action.",
+    ),
+    (
+        "medserve_red_flag_escalations_total",
+        "counter",
+        "Answers replaced by the fixed emergency text, by category.",
+    ),
+    (
+        "medserve_tool_calls_total",
+        "counter",
+        "Tool calls by tool and where they ran (client, server).",
+    ),
+    (
+        "medserve_rejections_total",
+        "counter",
+        "Requests turned away for capacity or rate limits, by reason.",
+    ),
+    (
+        "medserve_time_to_first_token_seconds",
+        "histogram",
+        "Request arrival to the model's first token.",
+    ),
+    (
+        "medserve_inter_token_latency_seconds",
+        "histogram",
+        "Time between successive model deltas.",
+    ),
 ];
 
 impl Metrics {
@@ -93,7 +128,9 @@ impl Metrics {
             return;
         }
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        *g.counters.entry((name, render_labels(&labels))).or_default() += n;
+        *g.counters
+            .entry((name, render_labels(&labels)))
+            .or_default() += n;
     }
 
     /// Adds one to a counter.
@@ -145,7 +182,10 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let resp = next.run(req).await;
     state.metrics().inc(
         "medserve_http_requests_total",
-        vec![("route", route), ("status", resp.status().as_u16().to_string())],
+        vec![
+            ("route", route),
+            ("status", resp.status().as_u16().to_string()),
+        ],
     );
     resp
 }
@@ -153,7 +193,10 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics().render(),
     )
 }
@@ -198,20 +241,40 @@ mod tests {
     #[test]
     fn renders_counters_and_histograms_in_prometheus_text() {
         let m = Metrics::default();
-        m.inc("medserve_http_requests_total", vec![("route", "/v1/chat/completions".into()), ("status", "200".into())]);
-        m.inc("medserve_http_requests_total", vec![("route", "/v1/chat/completions".into()), ("status", "200".into())]);
+        m.inc(
+            "medserve_http_requests_total",
+            vec![
+                ("route", "/v1/chat/completions".into()),
+                ("status", "200".into()),
+            ],
+        );
+        m.inc(
+            "medserve_http_requests_total",
+            vec![
+                ("route", "/v1/chat/completions".into()),
+                ("status", "200".into()),
+            ],
+        );
         m.add("medserve_tokens_total", vec![("kind", "prompt".into())], 12);
         m.observe("medserve_time_to_first_token_seconds", 0.07);
         m.observe("medserve_time_to_first_token_seconds", 3.0);
         let text = m.render();
-        assert!(text.contains("medserve_http_requests_total{route=\"/v1/chat/completions\",status=\"200\"} 2"), "{text}");
+        assert!(
+            text.contains(
+                "medserve_http_requests_total{route=\"/v1/chat/completions\",status=\"200\"} 2"
+            ),
+            "{text}"
+        );
         assert!(text.contains("medserve_tokens_total{kind=\"prompt\"} 12"));
         assert!(text.contains("medserve_time_to_first_token_seconds_bucket{le=\"0.1\"} 1"));
         assert!(text.contains("medserve_time_to_first_token_seconds_bucket{le=\"5\"} 2"));
         assert!(text.contains("medserve_time_to_first_token_seconds_count 2"));
         assert!(text.contains("# TYPE medserve_inter_token_latency_seconds histogram"));
         // A label value cannot break the format.
-        m.inc("medserve_tool_calls_total", vec![("tool", "a\"b".into()), ("ran", "client".into())]);
+        m.inc(
+            "medserve_tool_calls_total",
+            vec![("tool", "a\"b".into()), ("ran", "client".into())],
+        );
         assert!(m.render().contains("ran=\"client\",tool=\"a\\\"b\""));
     }
 }

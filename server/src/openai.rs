@@ -325,9 +325,9 @@ impl ResponseFormat {
 pub const DEFAULT_TOOL_ROUNDS: usize = 4;
 
 fn parse_response_format(rf: &Value) -> Result<ResponseFormat, ApiError> {
-    let obj = rf
-        .as_object()
-        .ok_or_else(|| ApiError::invalid("response_format", "`response_format` must be an object"))?;
+    let obj = rf.as_object().ok_or_else(|| {
+        ApiError::invalid("response_format", "`response_format` must be an object")
+    })?;
     let only = |keys: &[&str]| match obj.keys().find(|k| !keys.contains(&k.as_str())) {
         Some(k) => Err(ApiError::invalid(
             format!("response_format.{k}"),
@@ -340,12 +340,15 @@ fn parse_response_format(rf: &Value) -> Result<ResponseFormat, ApiError> {
         Some("json_object") => only(&["type"]).map(|_| ResponseFormat::JsonObject),
         Some("json_schema") => {
             only(&["type", "json_schema"])?;
-            let js = obj.get("json_schema").and_then(Value::as_object).ok_or_else(|| {
-                ApiError::invalid(
-                    "response_format.json_schema",
-                    "`json_schema` must be an object with `name` and `schema`",
-                )
-            })?;
+            let js = obj
+                .get("json_schema")
+                .and_then(Value::as_object)
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "response_format.json_schema",
+                        "`json_schema` must be an object with `name` and `schema`",
+                    )
+                })?;
             if let Some(k) = js
                 .keys()
                 .find(|k| !["name", "description", "schema", "strict"].contains(&k.as_str()))
@@ -358,14 +361,19 @@ fn parse_response_format(rf: &Value) -> Result<ResponseFormat, ApiError> {
             let name = js.get("name").and_then(Value::as_str).unwrap_or("");
             let name_ok = !name.is_empty()
                 && name.len() <= 64
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
             if !name_ok {
                 return Err(ApiError::invalid(
                     "response_format.json_schema.name",
                     "`name` must match ^[a-zA-Z0-9_-]{1,64}$",
                 ));
             }
-            if js.get("strict").is_some_and(|v| !v.is_boolean() && !v.is_null()) {
+            if js
+                .get("strict")
+                .is_some_and(|v| !v.is_boolean() && !v.is_null())
+            {
                 return Err(ApiError::invalid(
                     "response_format.json_schema.strict",
                     "`strict` must be a boolean",
@@ -374,13 +382,19 @@ fn parse_response_format(rf: &Value) -> Result<ResponseFormat, ApiError> {
             let schema = js.get("schema").cloned().unwrap_or(serde_json::json!({}));
             let p = "response_format.json_schema.schema";
             if !schema.is_object() {
-                return Err(ApiError::invalid(p, "`schema` must be a JSON Schema object"));
+                return Err(ApiError::invalid(
+                    p,
+                    "`schema` must be a JSON Schema object",
+                ));
             }
             if let Err(e) = jsonschema::meta::validate(&schema) {
                 return Err(ApiError::invalid(p, format!("malformed JSON Schema: {e}")));
             }
             crate::toolcall::compile_check(&format!("start: %json {schema}")).map_err(|e| {
-                ApiError::invalid(p, format!("schema not supported for constrained decoding: {e}"))
+                ApiError::invalid(
+                    p,
+                    format!("schema not supported for constrained decoding: {e}"),
+                )
             })?;
             Ok(ResponseFormat::JsonSchema(schema))
         }

@@ -113,9 +113,9 @@ impl OutputGuard {
         self.withheld
             || self
                 .filter
-            .verdicts()
-            .iter()
-            .any(|v| matches!(v.action, policy::Action::Rewrite | policy::Action::Block))
+                .verdicts()
+                .iter()
+                .any(|v| matches!(v.action, policy::Action::Rewrite | policy::Action::Block))
     }
 
     /// Every output verdict so far (policy matches, then the disclaimer if it was added).

@@ -66,7 +66,10 @@ impl FunctionTool {
         check_name(&format!("{param}.name"), &name)?;
         let p = format!("{param}.parameters");
         let Some(obj) = parameters.as_object_mut() else {
-            return Err(ApiError::invalid(p, "`parameters` must be a JSON Schema object"));
+            return Err(ApiError::invalid(
+                p,
+                "`parameters` must be a JSON Schema object",
+            ));
         };
         match obj.get("type") {
             // Arguments are always a JSON object (as OpenAI guarantees).
@@ -87,8 +90,12 @@ impl FunctionTool {
         let validator = jsonschema::validator_for(&parameters)
             .map_err(|e| ApiError::invalid(&p, format!("malformed JSON Schema: {e}")))?;
         // The grammar compiler must accept it too (it rejects, e.g., remote `$ref`s).
-        compile_check(&format!("start: %json {parameters}"))
-            .map_err(|e| ApiError::invalid(&p, format!("schema not supported for constrained decoding: {e}")))?;
+        compile_check(&format!("start: %json {parameters}")).map_err(|e| {
+            ApiError::invalid(
+                &p,
+                format!("schema not supported for constrained decoding: {e}"),
+            )
+        })?;
         Ok(Self {
             name,
             description,
@@ -167,7 +174,11 @@ pub struct ToolSet {
     pub parallel: bool,
 }
 
-fn unknown_key(param: &str, obj: &serde_json::Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
+fn unknown_key(
+    param: &str,
+    obj: &serde_json::Map<String, Value>,
+    allowed: &[&str],
+) -> Result<(), ApiError> {
     match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
         Some(k) => Err(ApiError::invalid(
             format!("{param}.{k}"),
@@ -277,7 +288,10 @@ pub fn tool_set(
         if seen.contains(&b.name) {
             return Err(ApiError::invalid(
                 "medserve.tools",
-                format!("`{}` is both a client tool and a built-in tool; rename one", b.name),
+                format!(
+                    "`{}` is both a client tool and a built-in tool; rename one",
+                    b.name
+                ),
             ));
         }
         seen.insert(b.name.clone());
@@ -293,58 +307,65 @@ pub fn tool_set(
             ))
         }
     };
-    let choice = match choice {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(match s.as_str() {
-            "none" => ToolChoice::None,
-            "auto" => ToolChoice::Auto,
-            "required" => ToolChoice::Required,
-            other => {
+    let choice =
+        match choice {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(match s.as_str() {
+                "none" => ToolChoice::None,
+                "auto" => ToolChoice::Auto,
+                "required" => ToolChoice::Required,
+                other => return Err(ApiError::invalid(
+                    "tool_choice",
+                    format!(
+                        "`tool_choice` must be none, auto, required or a function, got {other:?}"
+                    ),
+                )),
+            }),
+            Some(Value::Object(o)) => {
+                match o.get("type").and_then(Value::as_str) {
+                    Some("function") => {}
+                    Some("allowed_tools") | Some("custom") => {
+                        return Err(ApiError::unsupported(
+                            "tool_choice.type",
+                            "only none, auto, required and a named function are available",
+                        ))
+                    }
+                    _ => {
+                        return Err(ApiError::invalid(
+                            "tool_choice.type",
+                            "a named `tool_choice` must have `\"type\": \"function\"`",
+                        ))
+                    }
+                }
+                unknown_key("tool_choice", o, &["type", "function"])?;
+                let f = o
+                    .get("function")
+                    .and_then(Value::as_object)
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            "tool_choice.function",
+                            "`function` must be an object with a `name`",
+                        )
+                    })?;
+                unknown_key("tool_choice.function", f, &["name"])?;
+                let name = f.get("name").and_then(Value::as_str).ok_or_else(|| {
+                    ApiError::invalid("tool_choice.function.name", "`name` must be a string")
+                })?;
+                if !tools.iter().any(|t| t.name == name) {
+                    return Err(ApiError::invalid(
+                        "tool_choice.function.name",
+                        format!("`tool_choice` names `{name}`, which is not in `tools`"),
+                    ));
+                }
+                Some(ToolChoice::Named(name.to_string()))
+            }
+            Some(_) => {
                 return Err(ApiError::invalid(
                     "tool_choice",
-                    format!("`tool_choice` must be none, auto, required or a function, got {other:?}"),
+                    "`tool_choice` must be a string or an object",
                 ))
             }
-        }),
-        Some(Value::Object(o)) => {
-            match o.get("type").and_then(Value::as_str) {
-                Some("function") => {}
-                Some("allowed_tools") | Some("custom") => {
-                    return Err(ApiError::unsupported(
-                        "tool_choice.type",
-                        "only none, auto, required and a named function are available",
-                    ))
-                }
-                _ => {
-                    return Err(ApiError::invalid(
-                        "tool_choice.type",
-                        "a named `tool_choice` must have `\"type\": \"function\"`",
-                    ))
-                }
-            }
-            unknown_key("tool_choice", o, &["type", "function"])?;
-            let f = o.get("function").and_then(Value::as_object).ok_or_else(|| {
-                ApiError::invalid("tool_choice.function", "`function` must be an object with a `name`")
-            })?;
-            unknown_key("tool_choice.function", f, &["name"])?;
-            let name = f.get("name").and_then(Value::as_str).ok_or_else(|| {
-                ApiError::invalid("tool_choice.function.name", "`name` must be a string")
-            })?;
-            if !tools.iter().any(|t| t.name == name) {
-                return Err(ApiError::invalid(
-                    "tool_choice.function.name",
-                    format!("`tool_choice` names `{name}`, which is not in `tools`"),
-                ));
-            }
-            Some(ToolChoice::Named(name.to_string()))
-        }
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "tool_choice",
-                "`tool_choice` must be a string or an object",
-            ))
-        }
-    };
+        };
     if tools.is_empty() {
         if choice.is_some() && choice != Some(ToolChoice::None) {
             return Err(ApiError::invalid(
@@ -370,7 +391,10 @@ pub fn tool_set(
     for c in [set.choice.clone(), ToolChoice::Auto] {
         if let Some(g) = set.grammar(&c) {
             compile_check(&g).map_err(|e| {
-                ApiError::invalid("tools", format!("the tools cannot be compiled into a grammar: {e}"))
+                ApiError::invalid(
+                    "tools",
+                    format!("the tools cannot be compiled into a grammar: {e}"),
+                )
             })?;
         }
     }
@@ -428,7 +452,10 @@ impl ToolSet {
     pub fn grammar(&self, choice: &ToolChoice) -> Option<String> {
         let offered = self.offered(choice);
         if offered.is_empty() {
-            return Some(format!("%llguidance {{}}\nstart: TEXT\n{}", text_terminal()));
+            return Some(format!(
+                "%llguidance {{}}\nstart: TEXT\n{}",
+                text_terminal()
+            ));
         }
         Some(calls_grammar(&offered, choice, self.parallel))
     }
@@ -455,7 +482,11 @@ fn lit(s: &str) -> String {
 fn calls_grammar(tools: &[&FunctionTool], choice: &ToolChoice, parallel: bool) -> String {
     let mut g = String::from("%llguidance {}\n");
     let more = if parallel {
-        format!("(\"\\n\" {} call){{0,{}}}", lit(CALL_OPEN), MAX_PARALLEL_CALLS - 1)
+        format!(
+            "(\"\\n\" {} call){{0,{}}}",
+            lit(CALL_OPEN),
+            MAX_PARALLEL_CALLS - 1
+        )
     } else {
         String::new()
     };
@@ -578,28 +609,43 @@ pub fn parse_calls(region: &str, set: &ToolSet, choice: &ToolChoice) -> ParsedCa
     while let Some(start) = rest.find(CALL_OPEN) {
         let after = &rest[start + CALL_OPEN.len()..];
         let Some(end) = after.find(CALL_CLOSE) else {
-            rejected.push(reject("unfinished", "the answer ended inside a call".into()));
+            rejected.push(reject(
+                "unfinished",
+                "the answer ended inside a call".into(),
+            ));
             break;
         };
         let body = after[..end].trim();
         rest = &after[end + CALL_CLOSE.len()..];
         if !set.parallel && !calls.is_empty() {
-            rejected.push(reject("extra_call", "a second call while parallel_tool_calls is false".into()));
+            rejected.push(reject(
+                "extra_call",
+                "a second call while parallel_tool_calls is false".into(),
+            ));
             continue;
         }
         let v: Value = match serde_json::from_str(body) {
             Ok(v) => v,
             Err(e) => {
-                rejected.push(reject("invalid_json", format!("a call that is not valid JSON ({e})")));
+                rejected.push(reject(
+                    "invalid_json",
+                    format!("a call that is not valid JSON ({e})"),
+                ));
                 continue;
             }
         };
         let Some(name) = v.get("name").and_then(Value::as_str) else {
-            rejected.push(reject("missing_name", "a call without a string `name`".into()));
+            rejected.push(reject(
+                "missing_name",
+                "a call without a string `name`".into(),
+            ));
             continue;
         };
         let Some(tool) = offered.iter().find(|t| t.name == name) else {
-            rejected.push(reject("unknown_function", format!("a call to an unknown function `{name}`")));
+            rejected.push(reject(
+                "unknown_function",
+                format!("a call to an unknown function `{name}`"),
+            ));
             continue;
         };
         let args = match v.get("arguments") {
@@ -608,11 +654,17 @@ pub fn parse_calls(region: &str, set: &ToolSet, choice: &ToolChoice) -> ParsedCa
             None => json!({}),
         };
         if !args.is_object() {
-            rejected.push(reject("invalid_arguments", format!("arguments of `{name}` are not a JSON object")));
+            rejected.push(reject(
+                "invalid_arguments",
+                format!("arguments of `{name}` are not a JSON object"),
+            ));
             continue;
         }
         if let Some(why) = tool.check_arguments(&args) {
-            rejected.push(reject("invalid_arguments", format!("a call to `{name}` with invalid arguments: {why}")));
+            rejected.push(reject(
+                "invalid_arguments",
+                format!("a call to `{name}` with invalid arguments: {why}"),
+            ));
             continue;
         }
         calls.push(ToolCall {
@@ -689,16 +741,24 @@ impl HistoryCalls {
                 .ok_or_else(|| ApiError::invalid(&p, "a tool call must be an object"))?;
             unknown_key(&p, obj, &["id", "type", "function"])?;
             if obj.get("type").and_then(Value::as_str) != Some("function") {
-                return Err(ApiError::invalid(format!("{p}.type"), "`type` must be \"function\""));
+                return Err(ApiError::invalid(
+                    format!("{p}.type"),
+                    "`type` must be \"function\"",
+                ));
             }
             let id = obj
                 .get("id")
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
-                .ok_or_else(|| ApiError::invalid(format!("{p}.id"), "`id` must be a non-empty string"))?;
-            let f = obj.get("function").and_then(Value::as_object).ok_or_else(|| {
-                ApiError::invalid(format!("{p}.function"), "`function` must be an object")
-            })?;
+                .ok_or_else(|| {
+                    ApiError::invalid(format!("{p}.id"), "`id` must be a non-empty string")
+                })?;
+            let f = obj
+                .get("function")
+                .and_then(Value::as_object)
+                .ok_or_else(|| {
+                    ApiError::invalid(format!("{p}.function"), "`function` must be an object")
+                })?;
             unknown_key(&format!("{p}.function"), f, &["name", "arguments"])?;
             let name = f.get("name").and_then(Value::as_str).ok_or_else(|| {
                 ApiError::invalid(format!("{p}.function.name"), "`name` must be a string")
@@ -744,7 +804,11 @@ pub fn tool_response_text(name: &str, content: &str) -> String {
     let clean = content
         .replace("</tool_response>", "</tool-response>")
         .replace("<tool_response", "<tool-response");
-    format!("<tool_response name={}>\n{}\n</tool_response>", lit(name), clean.trim())
+    format!(
+        "<tool_response name={}>\n{}\n</tool_response>",
+        lit(name),
+        clean.trim()
+    )
 }
 
 /// Adds a section to the first system message, or a new system message in front.

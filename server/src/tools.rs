@@ -136,27 +136,28 @@ pub async fn run_tool(
     let started = Instant::now();
     let retriever = state.retriever().cloned();
     let tool = name.clone();
-    let result = tokio::task::spawn_blocking(move || run_builtin(retriever.as_deref(), &tool, &args))
-        .await
-        .map_err(|e| ApiError::Internal(format!("tool task: {e}")))?
-        .map_err(|e| match e {
-            medserve_tools::Error::UnknownTool(n) => {
-                ApiError::NotFound(format!("no tool named `{n}`"))
-            }
-            medserve_tools::Error::InvalidArguments { message, .. } => {
-                // Messages start with the field they are about: `field: why`.
-                let param = message
-                    .split_once(':')
-                    .map(|(f, _)| f.trim().to_string())
-                    .filter(|f| !f.is_empty() && !f.contains(' '));
-                ApiError::InvalidRequest {
-                    message,
-                    param,
-                    code: Some("invalid_tool_arguments"),
+    let result =
+        tokio::task::spawn_blocking(move || run_builtin(retriever.as_deref(), &tool, &args))
+            .await
+            .map_err(|e| ApiError::Internal(format!("tool task: {e}")))?
+            .map_err(|e| match e {
+                medserve_tools::Error::UnknownTool(n) => {
+                    ApiError::NotFound(format!("no tool named `{n}`"))
                 }
-            }
-            other => ApiError::Internal(other.to_string()),
-        })?;
+                medserve_tools::Error::InvalidArguments { message, .. } => {
+                    // Messages start with the field they are about: `field: why`.
+                    let param = message
+                        .split_once(':')
+                        .map(|(f, _)| f.trim().to_string())
+                        .filter(|f| !f.is_empty() && !f.contains(' '));
+                    ApiError::InvalidRequest {
+                        message,
+                        param,
+                        code: Some("invalid_tool_arguments"),
+                    }
+                }
+                other => ApiError::Internal(other.to_string()),
+            })?;
     Ok(Json(json!({
         "object": "tool.result",
         "tool": name,

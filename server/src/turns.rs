@@ -122,7 +122,12 @@ fn unsafe_arguments(arguments: &str, audience: Audience) -> Option<&'static str>
     texts
         .iter()
         .flat_map(|t| policy::classify_sentence(t))
-        .find(|c| matches!(policy::action_for(*c, audience), Action::Rewrite | Action::Block))
+        .find(|c| {
+            matches!(
+                policy::action_for(*c, audience),
+                Action::Rewrite | Action::Block
+            )
+        })
         .map(|c| c.as_str())
 }
 

@@ -46,7 +46,8 @@ fn accepts(lark: &str, text: &str) -> bool {
     }
 }
 
-const CALL: &str = "<tool_call>\n{\"name\": \"news2\", \"arguments\": {\"respiratory_rate\": 22}}\n</tool_call>";
+const CALL: &str =
+    "<tool_call>\n{\"name\": \"news2\", \"arguments\": {\"respiratory_rate\": 22}}\n</tool_call>";
 
 #[test]
 fn required_grammar_forces_a_schema_valid_call_and_nothing_else() {
@@ -82,7 +83,10 @@ fn parallel_calls_are_allowed_up_to_the_bound() {
 
 #[test]
 fn named_choice_allows_only_that_function() {
-    let s = set(json!({"type": "function", "function": {"name": "get_weather"}}), false);
+    let s = set(
+        json!({"type": "function", "function": {"name": "get_weather"}}),
+        false,
+    );
     let g = s.grammar(&s.choice).unwrap();
     assert!(!accepts(&g, CALL));
     assert!(accepts(
@@ -97,13 +101,19 @@ fn named_choice_allows_only_that_function() {
 fn auto_grammar_leaves_text_free_until_a_call_starts() {
     let s = set(json!("auto"), false);
     let g = s.grammar(&s.choice).unwrap();
-    assert!(accepts(&g, "Chest pain can have many causes. See a doctor."));
+    assert!(accepts(
+        &g,
+        "Chest pain can have many causes. See a doctor."
+    ));
     assert!(accepts(&g, ""));
     assert!(accepts(&g, &format!("Let me score that.\n{CALL}")));
     assert!(accepts(&g, CALL));
     // Once `<tool_call>` is written, only a valid call may follow.
     assert!(!accepts(&g, "Let me check <tool_call> the weather"));
-    assert!(!accepts(&g, &format!("x{}", CALL.replace("news2", "bogus"))));
+    assert!(!accepts(
+        &g,
+        &format!("x{}", CALL.replace("news2", "bogus"))
+    ));
     // Nothing after the call.
     assert!(!accepts(&g, &format!("{CALL} and more text")));
     // A partial tag in text is fine.
@@ -125,10 +135,19 @@ fn none_offers_no_tools_and_forbids_call_text() {
 fn parameters_without_a_type_still_mean_an_object() {
     let tools = parse_client_tools(&json!([{"type": "function", "function": {"name": "f", "parameters": {"properties": {"x": {"type": "integer"}}}}}])).unwrap();
     assert_eq!(tools[0].parameters["type"], "object");
-    let s = tool_set(tools, Vec::new(), Some(&json!("required")), None).unwrap().unwrap();
+    let s = tool_set(tools, Vec::new(), Some(&json!("required")), None)
+        .unwrap()
+        .unwrap();
     let g = s.grammar(&s.choice).unwrap();
-    assert!(!accepts(&g, "<tool_call>\n{\"name\": \"f\", \"arguments\": 5}\n</tool_call>"));
-    let p = parse_calls("<tool_call>\n{\"name\": \"f\", \"arguments\": \"5\"}\n</tool_call>", &s, &s.choice);
+    assert!(!accepts(
+        &g,
+        "<tool_call>\n{\"name\": \"f\", \"arguments\": 5}\n</tool_call>"
+    ));
+    let p = parse_calls(
+        "<tool_call>\n{\"name\": \"f\", \"arguments\": \"5\"}\n</tool_call>",
+        &s,
+        &s.choice,
+    );
     assert!(p.calls.is_empty() && p.rejected[0].kind == "invalid_arguments");
 }
 
@@ -148,15 +167,21 @@ fn malformed_tools_are_400s_naming_the_field() {
         "tools[0].function.name"
     );
     assert_eq!(
-        param(json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "string"}}}])),
+        param(
+            json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "string"}}}])
+        ),
         "tools[0].function.parameters"
     );
     assert_eq!(
-        param(json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"x": {"type": "bogus"}}}}}])),
+        param(
+            json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"x": {"type": "bogus"}}}}}])
+        ),
         "tools[0].function.parameters"
     );
     assert_eq!(
-        param(json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "minProperties": "two"}}}])),
+        param(
+            json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "minProperties": "two"}}}])
+        ),
         "tools[0].function.parameters"
     );
     assert_eq!(
@@ -164,7 +189,9 @@ fn malformed_tools_are_400s_naming_the_field() {
         "tools[0].function.colour"
     );
     assert_eq!(
-        param(json!([news2_tool(), {"type": "function", "function": {"name": "g", "strict": "yes"}}])),
+        param(
+            json!([news2_tool(), {"type": "function", "function": {"name": "g", "strict": "yes"}}])
+        ),
         "tools[1].function.strict"
     );
 }
@@ -179,7 +206,9 @@ fn tool_choice_must_name_a_present_tool() {
         None,
     )
     .unwrap_err();
-    assert!(matches!(err, ApiError::InvalidRequest { param: Some(p), .. } if p == "tool_choice.function.name"));
+    assert!(
+        matches!(err, ApiError::InvalidRequest { param: Some(p), .. } if p == "tool_choice.function.name")
+    );
     let err = tool_set(tools.clone(), Vec::new(), Some(&json!("sometimes")), None).unwrap_err();
     assert!(matches!(err, ApiError::InvalidRequest { param: Some(p), .. } if p == "tool_choice"));
     let err = tool_set(Vec::new(), Vec::new(), Some(&json!("required")), None).unwrap_err();
@@ -210,7 +239,12 @@ fn parser_validates_every_call_before_it_is_emitted() {
     let kinds: Vec<&str> = bad.rejected.iter().map(|r| r.kind).collect();
     assert_eq!(
         kinds,
-        ["unknown_function", "invalid_arguments", "invalid_json", "unfinished"]
+        [
+            "unknown_function",
+            "invalid_arguments",
+            "invalid_json",
+            "unfinished"
+        ]
     );
 
     // Without parallel calls only the first is kept.
@@ -223,7 +257,13 @@ fn parser_validates_every_call_before_it_is_emitted() {
 fn splitter_never_releases_call_text_as_content() {
     let mut sp = CallSplitter::default();
     let mut content = String::new();
-    for piece in ["Let me ", "score it. <to", "ol_", "call>\n{\"name\"", ": \"news2\"}"] {
+    for piece in [
+        "Let me ",
+        "score it. <to",
+        "ol_",
+        "call>\n{\"name\"",
+        ": \"news2\"}",
+    ] {
         content.push_str(&sp.push(piece));
     }
     let (rest, region) = sp.finish();
@@ -250,7 +290,10 @@ fn history_tool_messages_must_answer_an_earlier_call() {
         text,
         "<tool_call>\n{\"name\": \"news2\", \"arguments\": {\"respiratory_rate\":22}}\n</tool_call>"
     );
-    assert_eq!(h.answer("messages[2].tool_call_id", "call_1").unwrap(), "news2");
+    assert_eq!(
+        h.answer("messages[2].tool_call_id", "call_1").unwrap(),
+        "news2"
+    );
     // Answered once only; unknown ids are rejected.
     assert!(h.answer("messages[3].tool_call_id", "call_1").is_err());
     assert!(h.answer("messages[3].tool_call_id", "call_9").is_err());
@@ -258,7 +301,9 @@ fn history_tool_messages_must_answer_an_earlier_call() {
         "messages[1].tool_calls",
         &json!([{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{oops"}}]),
     );
-    assert!(matches!(bad, Err(ApiError::InvalidRequest { param: Some(p), .. }) if p == "messages[1].tool_calls[0].function.arguments"));
+    assert!(
+        matches!(bad, Err(ApiError::InvalidRequest { param: Some(p), .. }) if p == "messages[1].tool_calls[0].function.arguments")
+    );
 }
 
 #[test]
@@ -273,8 +318,15 @@ fn builtin_catalogue_schemas_all_compile_into_grammars() {
     let builtin: Vec<FunctionTool> = medserve_tools::catalogue()
         .into_iter()
         .map(|d| {
-            FunctionTool::new("medserve.tools", d.name, d.description, d.parameters, true, true)
-                .unwrap()
+            FunctionTool::new(
+                "medserve.tools",
+                d.name,
+                d.description,
+                d.parameters,
+                true,
+                true,
+            )
+            .unwrap()
         })
         .collect();
     let s = tool_set(Vec::new(), builtin, Some(&json!("required")), None)
