@@ -442,6 +442,20 @@ struct Gathered {
 }
 
 impl Gathered {
+    /// Keeps a piece that is neither text nor the end (both writers use this).
+    fn keep(&mut self, meta: &mut Meta, piece: Piece) {
+        match piece {
+            Piece::Verdict(v) => self.verdicts.push(v),
+            Piece::ToolRun(r) => self.tool_runs.push(r),
+            Piece::Calls(c) => self.calls = c,
+            Piece::Emergency { red_flag, text } => {
+                meta.red_flag = Some(red_flag);
+                self.emergency = Some(text);
+            }
+            Piece::Text { .. } | Piece::Done { .. } => {}
+        }
+    }
+
     /// Output verdicts for `medserve.guardrails`: the turns', then the policy's.
     fn output_verdicts(&self, guard: Option<&OutputGuard>) -> Vec<Verdict> {
         let mut v = self.verdicts.clone();
@@ -485,13 +499,12 @@ async fn collect(
                     }
                 }
             }
-            Some(Ok(Piece::Verdict(v))) => got.verdicts.push(v),
-            Some(Ok(Piece::ToolRun(r))) => got.tool_runs.push(r),
-            Some(Ok(Piece::Calls(c))) => got.calls = c,
-            Some(Ok(Piece::Emergency { red_flag, text: t })) => {
-                meta.red_flag = Some(red_flag);
-                got.emergency = Some(t);
-            }
+            Some(Ok(
+                p @ (Piece::Verdict(_)
+                | Piece::ToolRun(_)
+                | Piece::Calls(_)
+                | Piece::Emergency { .. }),
+            )) => got.keep(&mut meta, p),
             Some(Ok(Piece::Done {
                 finish_reason,
                 usage,
@@ -670,13 +683,12 @@ fn stream_response(
                         }
                     }
                 }
-                Some(Ok(Piece::Verdict(v))) => got.verdicts.push(v),
-                Some(Ok(Piece::ToolRun(r))) => got.tool_runs.push(r),
-                Some(Ok(Piece::Calls(c))) => got.calls = c,
-                Some(Ok(Piece::Emergency { red_flag, text })) => {
-                    meta.red_flag = Some(red_flag);
-                    got.emergency = Some(text);
-                }
+                Some(Ok(
+                    p @ (Piece::Verdict(_)
+                    | Piece::ToolRun(_)
+                    | Piece::Calls(_)
+                    | Piece::Emergency { .. }),
+                )) => got.keep(&mut meta, p),
                 Some(Ok(Piece::Done { finish_reason, usage })) => {
                     let ends_turn = !got.calls.is_empty() || got.emergency.is_some();
                     let step = match guard.as_mut() {

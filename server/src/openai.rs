@@ -328,13 +328,7 @@ fn parse_response_format(rf: &Value) -> Result<ResponseFormat, ApiError> {
     let obj = rf.as_object().ok_or_else(|| {
         ApiError::invalid("response_format", "`response_format` must be an object")
     })?;
-    let only = |keys: &[&str]| match obj.keys().find(|k| !keys.contains(&k.as_str())) {
-        Some(k) => Err(ApiError::invalid(
-            format!("response_format.{k}"),
-            format!("unrecognized field `{k}`"),
-        )),
-        None => Ok(()),
-    };
+    let only = |keys: &[&str]| crate::toolcall::unknown_key("response_format", obj, keys);
     match obj.get("type").and_then(Value::as_str) {
         Some("text") => only(&["type"]).map(|_| ResponseFormat::Text),
         Some("json_object") => only(&["type"]).map(|_| ResponseFormat::JsonObject),
@@ -349,27 +343,13 @@ fn parse_response_format(rf: &Value) -> Result<ResponseFormat, ApiError> {
                         "`json_schema` must be an object with `name` and `schema`",
                     )
                 })?;
-            if let Some(k) = js
-                .keys()
-                .find(|k| !["name", "description", "schema", "strict"].contains(&k.as_str()))
-            {
-                return Err(ApiError::invalid(
-                    format!("response_format.json_schema.{k}"),
-                    format!("unrecognized field `{k}`"),
-                ));
-            }
+            crate::toolcall::unknown_key(
+                "response_format.json_schema",
+                js,
+                &["name", "description", "schema", "strict"],
+            )?;
             let name = js.get("name").and_then(Value::as_str).unwrap_or("");
-            let name_ok = !name.is_empty()
-                && name.len() <= 64
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-            if !name_ok {
-                return Err(ApiError::invalid(
-                    "response_format.json_schema.name",
-                    "`name` must match ^[a-zA-Z0-9_-]{1,64}$",
-                ));
-            }
+            crate::toolcall::check_name("response_format.json_schema.name", name)?;
             if js
                 .get("strict")
                 .is_some_and(|v| !v.is_boolean() && !v.is_null())
@@ -380,22 +360,7 @@ fn parse_response_format(rf: &Value) -> Result<ResponseFormat, ApiError> {
                 ));
             }
             let schema = js.get("schema").cloned().unwrap_or(serde_json::json!({}));
-            let p = "response_format.json_schema.schema";
-            if !schema.is_object() {
-                return Err(ApiError::invalid(
-                    p,
-                    "`schema` must be a JSON Schema object",
-                ));
-            }
-            if let Err(e) = jsonschema::meta::validate(&schema) {
-                return Err(ApiError::invalid(p, format!("malformed JSON Schema: {e}")));
-            }
-            crate::toolcall::compile_check(&format!("start: %json {schema}")).map_err(|e| {
-                ApiError::invalid(
-                    p,
-                    format!("schema not supported for constrained decoding: {e}"),
-                )
-            })?;
+            crate::toolcall::check_schema("response_format.json_schema.schema", &schema)?;
             Ok(ResponseFormat::JsonSchema(schema))
         }
         _ => Err(ApiError::invalid(

@@ -84,18 +84,7 @@ impl FunctionTool {
             }
             Some(_) => {}
         }
-        if let Err(e) = jsonschema::meta::validate(&parameters) {
-            return Err(ApiError::invalid(p, format!("malformed JSON Schema: {e}")));
-        }
-        let validator = jsonschema::validator_for(&parameters)
-            .map_err(|e| ApiError::invalid(&p, format!("malformed JSON Schema: {e}")))?;
-        // The grammar compiler must accept it too (it rejects, e.g., remote `$ref`s).
-        compile_check(&format!("start: %json {parameters}")).map_err(|e| {
-            ApiError::invalid(
-                &p,
-                format!("schema not supported for constrained decoding: {e}"),
-            )
-        })?;
+        let validator = check_schema(&p, &parameters)?;
         Ok(Self {
             name,
             description,
@@ -134,7 +123,32 @@ impl FunctionTool {
     }
 }
 
-fn check_name(param: &str, name: &str) -> Result<(), ApiError> {
+/// Checks a JSON Schema a request gives (tool parameters, `response_format`): valid against
+/// the meta-schema, and accepted by the grammar compiler (which rejects, e.g., remote
+/// `$ref`s). Returns its validator.
+pub(crate) fn check_schema(param: &str, schema: &Value) -> Result<jsonschema::Validator, ApiError> {
+    if !schema.is_object() {
+        return Err(ApiError::invalid(param, "the schema must be a JSON object"));
+    }
+    if let Err(e) = jsonschema::meta::validate(schema) {
+        return Err(ApiError::invalid(
+            param,
+            format!("malformed JSON Schema: {e}"),
+        ));
+    }
+    let validator = jsonschema::validator_for(schema)
+        .map_err(|e| ApiError::invalid(param, format!("malformed JSON Schema: {e}")))?;
+    compile_check(&format!("start: %json {schema}")).map_err(|e| {
+        ApiError::invalid(
+            param,
+            format!("schema not supported for constrained decoding: {e}"),
+        )
+    })?;
+    Ok(validator)
+}
+
+/// Function and schema names: `^[a-zA-Z0-9_-]{1,64}$`.
+pub(crate) fn check_name(param: &str, name: &str) -> Result<(), ApiError> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
@@ -145,7 +159,7 @@ fn check_name(param: &str, name: &str) -> Result<(), ApiError> {
     } else {
         Err(ApiError::invalid(
             param,
-            format!("function names must match ^[a-zA-Z0-9_-]{{1,64}}$, got {name:?}"),
+            format!("names must match ^[a-zA-Z0-9_-]{{1,64}}$, got {name:?}"),
         ))
     }
 }
@@ -174,7 +188,8 @@ pub struct ToolSet {
     pub parallel: bool,
 }
 
-fn unknown_key(
+/// A 400 naming the first key of `obj` not in `allowed`.
+pub(crate) fn unknown_key(
     param: &str,
     obj: &serde_json::Map<String, Value>,
     allowed: &[&str],
@@ -307,65 +322,66 @@ pub fn tool_set(
             ))
         }
     };
-    let choice =
-        match choice {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(match s.as_str() {
-                "none" => ToolChoice::None,
-                "auto" => ToolChoice::Auto,
-                "required" => ToolChoice::Required,
-                other => return Err(ApiError::invalid(
+    let choice = match choice {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(match s.as_str() {
+            "none" => ToolChoice::None,
+            "auto" => ToolChoice::Auto,
+            "required" => ToolChoice::Required,
+            other => {
+                return Err(ApiError::invalid(
                     "tool_choice",
                     format!(
                         "`tool_choice` must be none, auto, required or a function, got {other:?}"
                     ),
-                )),
-            }),
-            Some(Value::Object(o)) => {
-                match o.get("type").and_then(Value::as_str) {
-                    Some("function") => {}
-                    Some("allowed_tools") | Some("custom") => {
-                        return Err(ApiError::unsupported(
-                            "tool_choice.type",
-                            "only none, auto, required and a named function are available",
-                        ))
-                    }
-                    _ => {
-                        return Err(ApiError::invalid(
-                            "tool_choice.type",
-                            "a named `tool_choice` must have `\"type\": \"function\"`",
-                        ))
-                    }
-                }
-                unknown_key("tool_choice", o, &["type", "function"])?;
-                let f = o
-                    .get("function")
-                    .and_then(Value::as_object)
-                    .ok_or_else(|| {
-                        ApiError::invalid(
-                            "tool_choice.function",
-                            "`function` must be an object with a `name`",
-                        )
-                    })?;
-                unknown_key("tool_choice.function", f, &["name"])?;
-                let name = f.get("name").and_then(Value::as_str).ok_or_else(|| {
-                    ApiError::invalid("tool_choice.function.name", "`name` must be a string")
-                })?;
-                if !tools.iter().any(|t| t.name == name) {
-                    return Err(ApiError::invalid(
-                        "tool_choice.function.name",
-                        format!("`tool_choice` names `{name}`, which is not in `tools`"),
-                    ));
-                }
-                Some(ToolChoice::Named(name.to_string()))
-            }
-            Some(_) => {
-                return Err(ApiError::invalid(
-                    "tool_choice",
-                    "`tool_choice` must be a string or an object",
                 ))
             }
-        };
+        }),
+        Some(Value::Object(o)) => {
+            match o.get("type").and_then(Value::as_str) {
+                Some("function") => {}
+                Some("allowed_tools") | Some("custom") => {
+                    return Err(ApiError::unsupported(
+                        "tool_choice.type",
+                        "only none, auto, required and a named function are available",
+                    ))
+                }
+                _ => {
+                    return Err(ApiError::invalid(
+                        "tool_choice.type",
+                        "a named `tool_choice` must have `\"type\": \"function\"`",
+                    ))
+                }
+            }
+            unknown_key("tool_choice", o, &["type", "function"])?;
+            let f = o
+                .get("function")
+                .and_then(Value::as_object)
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "tool_choice.function",
+                        "`function` must be an object with a `name`",
+                    )
+                })?;
+            unknown_key("tool_choice.function", f, &["name"])?;
+            let name = f.get("name").and_then(Value::as_str).ok_or_else(|| {
+                ApiError::invalid("tool_choice.function.name", "`name` must be a string")
+            })?;
+            if !tools.iter().any(|t| t.name == name) {
+                return Err(ApiError::invalid(
+                    "tool_choice.function.name",
+                    format!("`tool_choice` names `{name}`, which is not in `tools`"),
+                ));
+            }
+            Some(ToolChoice::Named(name.to_string()))
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "tool_choice",
+                "`tool_choice` must be a string or an object",
+            ))
+        }
+    };
     if tools.is_empty() {
         if choice.is_some() && choice != Some(ToolChoice::None) {
             return Err(ApiError::invalid(
