@@ -499,12 +499,6 @@ async fn collect(
                     }
                 }
             }
-            Some(Ok(
-                p @ (Piece::Verdict(_)
-                | Piece::ToolRun(_)
-                | Piece::Calls(_)
-                | Piece::Emergency { .. }),
-            )) => got.keep(&mut meta, p),
             Some(Ok(Piece::Done {
                 finish_reason,
                 usage,
@@ -534,6 +528,8 @@ async fn collect(
                 }
                 break (finish_reason.as_str(), usage);
             }
+            // The rest (verdicts, tool runs, calls, an emergency) is kept for the end.
+            Some(Ok(p)) => got.keep(&mut meta, p),
             Some(Err(e)) => return Err(e),
             None => {
                 return Err(ApiError::Internal(
@@ -683,12 +679,6 @@ fn stream_response(
                         }
                     }
                 }
-                Some(Ok(
-                    p @ (Piece::Verdict(_)
-                    | Piece::ToolRun(_)
-                    | Piece::Calls(_)
-                    | Piece::Emergency { .. }),
-                )) => got.keep(&mut meta, p),
                 Some(Ok(Piece::Done { finish_reason, usage })) => {
                     let ends_turn = !got.calls.is_empty() || got.emergency.is_some();
                     let step = match guard.as_mut() {
@@ -726,6 +716,8 @@ fn stream_response(
                     }
                     break Some((reason, usage));
                 }
+                // The rest (verdicts, tool runs, calls, an emergency) is kept for the end.
+                Some(Ok(p)) => got.keep(&mut meta, p),
                 Some(Err(err)) => {
                     yield Ok(data(&serde_json::to_value(err.body()).unwrap_or(Value::Null)));
                     break None;

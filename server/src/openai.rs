@@ -334,19 +334,11 @@ fn parse_response_format(rf: &Value) -> Result<ResponseFormat, ApiError> {
         Some("json_object") => only(&["type"]).map(|_| ResponseFormat::JsonObject),
         Some("json_schema") => {
             only(&["type", "json_schema"])?;
-            let js = obj
-                .get("json_schema")
-                .and_then(Value::as_object)
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "response_format.json_schema",
-                        "`json_schema` must be an object with `name` and `schema`",
-                    )
-                })?;
-            crate::toolcall::unknown_key(
+            let js = crate::toolcall::object_at(
                 "response_format.json_schema",
-                js,
+                obj.get("json_schema"),
                 &["name", "description", "schema", "strict"],
+                "`json_schema` must be an object with `name` and `schema`",
             )?;
             let name = js.get("name").and_then(Value::as_str).unwrap_or("");
             crate::toolcall::check_name("response_format.json_schema.name", name)?;

@@ -188,6 +188,21 @@ pub struct ToolSet {
     pub parallel: bool,
 }
 
+/// The object at `param` (a 400 with `message` when it is absent or not an object), with
+/// no keys beyond `allowed`.
+pub(crate) fn object_at<'a>(
+    param: &str,
+    value: Option<&'a Value>,
+    allowed: &[&str],
+    message: &str,
+) -> Result<&'a serde_json::Map<String, Value>, ApiError> {
+    let obj = value
+        .and_then(Value::as_object)
+        .ok_or_else(|| ApiError::invalid(param, message))?;
+    unknown_key(param, obj, allowed)?;
+    Ok(obj)
+}
+
 /// A 400 naming the first key of `obj` not in `allowed`.
 pub(crate) fn unknown_key(
     param: &str,
@@ -237,11 +252,12 @@ pub fn parse_client_tools(tools: &Value) -> Result<Vec<FunctionTool>, ApiError> 
             }
         }
         let fp = format!("{p}.function");
-        let f = obj
-            .get("function")
-            .and_then(Value::as_object)
-            .ok_or_else(|| ApiError::invalid(&fp, "a function tool needs a `function` object"))?;
-        unknown_key(&fp, f, &["name", "description", "parameters", "strict"])?;
+        let f = object_at(
+            &fp,
+            obj.get("function"),
+            &["name", "description", "parameters", "strict"],
+            "a function tool needs a `function` object",
+        )?;
         let name = f
             .get("name")
             .and_then(Value::as_str)
@@ -354,16 +370,12 @@ pub fn tool_set(
                 }
             }
             unknown_key("tool_choice", o, &["type", "function"])?;
-            let f = o
-                .get("function")
-                .and_then(Value::as_object)
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "tool_choice.function",
-                        "`function` must be an object with a `name`",
-                    )
-                })?;
-            unknown_key("tool_choice.function", f, &["name"])?;
+            let f = object_at(
+                "tool_choice.function",
+                o.get("function"),
+                &["name"],
+                "`function` must be an object with a `name`",
+            )?;
             let name = f.get("name").and_then(Value::as_str).ok_or_else(|| {
                 ApiError::invalid("tool_choice.function.name", "`name` must be a string")
             })?;
@@ -769,13 +781,12 @@ impl HistoryCalls {
                 .ok_or_else(|| {
                     ApiError::invalid(format!("{p}.id"), "`id` must be a non-empty string")
                 })?;
-            let f = obj
-                .get("function")
-                .and_then(Value::as_object)
-                .ok_or_else(|| {
-                    ApiError::invalid(format!("{p}.function"), "`function` must be an object")
-                })?;
-            unknown_key(&format!("{p}.function"), f, &["name", "arguments"])?;
+            let f = object_at(
+                &format!("{p}.function"),
+                obj.get("function"),
+                &["name", "arguments"],
+                "`function` must be an object",
+            )?;
             let name = f.get("name").and_then(Value::as_str).ok_or_else(|| {
                 ApiError::invalid(format!("{p}.function.name"), "`name` must be a string")
             })?;
