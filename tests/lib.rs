@@ -116,6 +116,36 @@ pub fn corpus_retriever() -> Arc<Retriever> {
         .clone()
 }
 
+/// A fresh SQLite store in its own temporary folder.
+pub fn temp_store() -> Arc<medserve_server::store::sqlite::SqliteStore> {
+    Arc::new(
+        medserve_server::store::sqlite::SqliteStore::open(&temp_db_path()).expect("store opens"),
+    )
+}
+
+/// A path for a new database file in a fresh temporary folder.
+pub fn temp_db_path() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "medserve-test-db-{}-{}",
+        std::process::id(),
+        uuid_like()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("medserve.db")
+}
+
+fn uuid_like() -> String {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    format!(
+        "{}-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    )
+}
+
 /// A running server.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -127,7 +157,7 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on 127.0.0.1:0 around `engine`.
     pub fn start(engine: Arc<dyn Engine>, settings: ServerSettings, grace: Duration) -> Self {
-        let state = AppState::with_engine(settings, engine);
+        let state = AppState::with_engine(settings, engine, temp_store());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let st = state.clone();
         let (addr, done) = runtime().block_on(async move {

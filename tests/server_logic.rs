@@ -49,7 +49,7 @@ fn mid_stream_failure_is_an_error_event_then_done() {
 
 #[test]
 fn loading_state_is_503_until_the_engine_arrives() {
-    let state = AppState::new(ServerSettings::default());
+    let state = AppState::new(ServerSettings::default(), medserve_tests::temp_store());
     let st = state.clone();
     let addr = runtime().block_on(async move {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -13,7 +13,9 @@ use medserve_models::{Grammar, Role, TokenLogprob};
 use serde_json::{json, Value};
 use tokio::sync::OwnedSemaphorePermit;
 
+use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::exchange::{self, Answer, CareCtx};
 use crate::metrics::{Metrics, TokenTimer};
 use crate::openai::{
     ApiJson, ChatCompletionRequest, ChatJob, LogprobsBody, MedserveFacts, UsageBody,
@@ -43,6 +45,8 @@ struct Meta {
     retrieval: Option<RetrievalFacts>,
     /// Passages in the prompt, cited as annotations.
     hits: Vec<Hit>,
+    /// Triage and consent for this exchange.
+    care: CareCtx,
 }
 
 impl Meta {
@@ -63,7 +67,45 @@ impl Meta {
             seed: self.seed,
             ttft_ms: ttft.map(|t| t.duration_since(self.started).as_millis() as u64),
             total_ms: self.started.elapsed().as_millis() as u64,
+            assessment: None,
+            training: Default::default(),
         }
+    }
+
+    /// Stores the exchange's report and training record (durably) and notes them in
+    /// `facts`; called before the response carrying `facts` is sent.
+    async fn finish_care(
+        &self,
+        state: &AppState,
+        facts: &mut MedserveFacts,
+        text: &str,
+        calls: &[ToolCall],
+        finish_reason: &str,
+        rule: bool,
+    ) {
+        let retrieval_ids = facts
+            .retrieval
+            .as_ref()
+            .map(|r| r.chunks.iter().map(|c| c.id.clone()).collect())
+            .unwrap_or_default();
+        let (assessment, training) = exchange::finish(
+            state,
+            &self.care,
+            Answer {
+                text,
+                calls,
+                finish_reason,
+                rule,
+                red_flag: facts.red_flag.as_ref(),
+                verdicts: &facts.guardrails,
+                tool_runs: &facts.tool_runs,
+                retrieval_ids,
+                audience: facts.audience,
+            },
+        )
+        .await;
+        facts.assessment = assessment;
+        facts.training = training;
     }
 
     /// A whole `chat.completion` body with one choice.
@@ -198,6 +240,7 @@ fn builtin_tools(state: &AppState, names: &[String]) -> Result<Vec<FunctionTool>
 #[tracing::instrument(skip_all, fields(stream))]
 pub async fn chat_completions(
     State(state): State<AppState>,
+    principal: Principal,
     ApiJson(req): ApiJson<ChatCompletionRequest>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
@@ -211,6 +254,8 @@ pub async fn chat_completions(
     }
     let model_name = req.model.clone();
     let mut job: ChatJob = req.validate()?;
+    job.audience = principal.audience(job.audience_requested)?;
+    let care = resolve_care(&principal, &job)?;
     let tool_req = std::mem::take(&mut job.tools);
     let builtin = builtin_tools(&state, &tool_req.builtin)?;
     let tool_set: Option<ToolSet> = toolcall::tool_set(
@@ -232,6 +277,7 @@ pub async fn chat_completions(
         verdicts: Vec::new(),
         retrieval: None,
         hits: Vec::new(),
+        care,
     };
     let retrieval_plan = retrieval::plan(job.retrieval.as_ref(), state.retriever().is_some())?;
 
@@ -275,11 +321,11 @@ pub async fn chat_completions(
         Decision::Emergency { red_flag, text } => {
             tracing::info!(categories = ?red_flag.categories, "red flag: fixed emergency answer");
             meta.red_flag = Some(red_flag);
-            return Ok(fixed_answer(&state, meta, text, &job));
+            return Ok(fixed_answer(&state, meta, text, &job).await);
         }
         Decision::Refuse { text } => {
             tracing::info!("input guardrail: fixed refusal");
-            return Ok(fixed_answer(&state, meta, text, &job));
+            return Ok(fixed_answer(&state, meta, text, &job).await);
         }
         Decision::Proceed => {}
     }
@@ -305,6 +351,31 @@ pub async fn chat_completions(
         );
         ApiError::Overloaded
     })?;
+    // The key's own bound on concurrent generations (none in open mode).
+    let key_permit = match principal.role {
+        Some(_) => {
+            let max = principal
+                .settings
+                .max_streams
+                .unwrap_or(state.settings().limits.max_streams);
+            Some(
+                state
+                    .limits()
+                    .stream_permit(&principal.actor.key_id, max)
+                    .inspect_err(|_| {
+                        state.metrics().inc(
+                            "medserve_rejections_total",
+                            vec![("reason", "concurrency_limit".into())],
+                        );
+                    })?,
+            )
+        }
+        None => None,
+    };
+    let permit = Permit {
+        _slot: permit,
+        _key: key_permit,
+    };
 
     // Guideline passages for the prompt (screened as data) and the citations.
     if let (Some((top_k, mode)), Some(r)) = (retrieval_plan, state.retriever()) {
@@ -395,18 +466,59 @@ pub async fn chat_completions(
             },
         ))
     } else {
-        let body = collect(pieces, meta, guard, want_logprobs, state.metrics()).await?;
+        let body = collect(pieces, meta, guard, want_logprobs, &state).await?;
         drop(permit);
         Ok(Json(body).into_response())
     }
 }
 
+/// Both admission permits, held until the answer ends: the server's slot and the key's
+/// generation slot.
+struct Permit {
+    _slot: OwnedSemaphorePermit,
+    _key: Option<OwnedSemaphorePermit>,
+}
+
+/// Triage and consent from the request, with the key's defaults.
+fn resolve_care(principal: &Principal, job: &ChatJob) -> Result<CareCtx, ApiError> {
+    let c = &job.care;
+    let triage = c.triage.unwrap_or(principal.settings.triage);
+    if triage && c.session_id.is_none() {
+        return Err(ApiError::invalid(
+            "medserve.session_id",
+            "a triage session needs `medserve.session_id`",
+        ));
+    }
+    if !triage && c.session_id.is_some() {
+        return Err(ApiError::invalid(
+            "medserve.session_id",
+            "`medserve.session_id` is only used by triage sessions (`medserve.triage: true`)",
+        ));
+    }
+    if !triage && c.end_session {
+        return Err(ApiError::invalid(
+            "medserve.end_session",
+            "`medserve.end_session` ends a triage session; this is not one",
+        ));
+    }
+    Ok(CareCtx {
+        triage,
+        session_id: c.session_id.clone(),
+        end_session: c.end_session,
+        consent: c.consent.unwrap_or(principal.settings.consent),
+        messages: job.messages.clone(),
+        vitals: job.vitals.clone(),
+    })
+}
+
 /// An answer written by the server, not the model (no tokens were processed: usage is 0),
 /// as JSON or as a normal stream with `medserve` on the final chunk.
-fn fixed_answer(state: &AppState, meta: Meta, text: String, job: &ChatJob) -> Response {
+async fn fixed_answer(state: &AppState, meta: Meta, text: String, job: &ChatJob) -> Response {
     let usage = medserve_models::Usage::default();
     if !job.stream {
-        let facts = meta.facts(None, Vec::new(), Vec::new());
+        let mut facts = meta.facts(None, Vec::new(), Vec::new());
+        meta.finish_care(state, &mut facts, &text, &[], "stop", true)
+            .await;
         record(state.metrics(), &facts, usage, &[]);
         let body = meta.completion(
             json!({
@@ -471,8 +583,9 @@ async fn collect(
     mut meta: Meta,
     mut guard: OutputGuard,
     want_logprobs: bool,
-    metrics: &Metrics,
+    state: &AppState,
 ) -> Result<Value, ApiError> {
+    let metrics = state.metrics();
     let mut timer = TokenTimer::new(meta.started);
     let mut text = String::new();
     let mut logprobs: Vec<TokenLogprob> = Vec::new();
@@ -573,7 +686,9 @@ async fn collect(
     });
     let verdicts = got.output_verdicts(Some(&guard));
     let tool_runs = std::mem::take(&mut got.tool_runs);
-    let facts = meta.facts(ttft, verdicts, tool_runs);
+    let mut facts = meta.facts(ttft, verdicts, tool_runs);
+    meta.finish_care(state, &mut facts, &text, &got.calls, finish_reason, false)
+        .await;
     record(metrics, &facts, usage, &got.calls);
     Ok(meta.completion(choice, usage, facts))
 }
@@ -608,7 +723,7 @@ fn stream_response(
     state: AppState,
     mut pieces: PieceStream,
     mut meta: Meta,
-    permit: Option<OwnedSemaphorePermit>,
+    permit: Option<Permit>,
     output: Output,
 ) -> Response {
     let keep_alive = state.settings().keep_alive;
@@ -631,6 +746,8 @@ fn stream_response(
         let mut pending_lp: Vec<TokenLogprob> = Vec::new();
         // Characters of content sent, for the citations' `end_index`.
         let mut sent_chars = 0usize;
+        // The text sent, for the training record.
+        let mut sent = String::new();
         let mut got = Gathered::default();
         let mut timer = TokenTimer::new(meta.started);
         yield Ok::<_, Infallible>(data(&with_usage(meta.chunk(json!([{
@@ -665,6 +782,7 @@ fn stream_response(
                         Step::Emit(safe) => {
                             if !safe.is_empty() {
                                 sent_chars += safe.chars().count();
+                                sent.push_str(&safe);
                                 // Logprobs wait for the end: held-back text is unchecked.
                                 yield Ok(delta_chunk(json!({"content": safe}), Vec::new(), &meta));
                             }
@@ -672,6 +790,7 @@ fn stream_response(
                         Step::Blocked(safe) => {
                             if !safe.is_empty() {
                                 sent_chars += safe.chars().count();
+                                sent.push_str(&safe);
                                 yield Ok(delta_chunk(json!({"content": safe}), Vec::new(), &meta));
                             }
                             // Dropping the pieces stream stops the generation.
@@ -703,11 +822,13 @@ fn stream_response(
                     };
                     if !rest.is_empty() || !lp.is_empty() {
                         sent_chars += rest.chars().count();
+                        sent.push_str(&rest);
                         yield Ok(delta_chunk(json!({"content": rest}), lp, &meta));
                     }
                     if let Some(e) = got.emergency.take() {
                         let e = if sent_chars > 0 { format!("\n\n{e}") } else { e };
                         sent_chars += e.chars().count();
+                        sent.push_str(&e);
                         yield Ok(delta_chunk(json!({"content": e}), Vec::new(), &meta));
                         break Some(("stop", usage));
                     }
@@ -756,7 +877,9 @@ fn stream_response(
             }])));
             let verdicts = got.output_verdicts(guard.as_ref());
             let runs = std::mem::take(&mut got.tool_runs);
-            let facts = meta.facts(ttft, verdicts, runs);
+            let mut facts = meta.facts(ttft, verdicts, runs);
+            meta.finish_care(&state, &mut facts, &sent, &got.calls, finish_reason, guard.is_none())
+                .await;
             record(state.metrics(), &facts, usage, &got.calls);
             last["medserve"] = serde_json::to_value(facts).unwrap_or(Value::Null);
             yield Ok(data(&last));

@@ -77,7 +77,23 @@ pub struct ServeArgs {
     /// retrieval (and without `/v1/embeddings`).
     #[arg(long, env = "MEDSERVE_RETRIEVAL", action = clap::ArgAction::Set)]
     pub retrieval: Option<bool>,
+    /// `keys` (Bearer API keys with roles) or `open` (no keys, every action allowed; local
+    /// development only: refused on a non-loopback address) [default: keys].
+    #[arg(long, env = "MEDSERVE_AUTH")]
+    pub auth: Option<String>,
+    /// The store: SQLite database file (created, migrated on start) [default: data/medserve.db].
+    #[arg(long, env = "MEDSERVE_DB")]
+    pub db: Option<PathBuf>,
+    /// Requests per minute per key, where the key sets none [default: 120].
+    #[arg(long, env = "MEDSERVE_RATE_LIMIT_RPM")]
+    pub rate_limit_rpm: Option<u32>,
+    /// Concurrent generations per key, where the key sets none [default: 4].
+    #[arg(long, env = "MEDSERVE_MAX_STREAMS_PER_KEY")]
+    pub max_streams_per_key: Option<u32>,
 }
+
+/// Default store file.
+pub const DEFAULT_DB: &str = "data/medserve.db";
 
 /// A validated configuration.
 #[derive(Debug, Clone)]
@@ -106,6 +122,12 @@ pub struct Config {
     pub holdback_chars: usize,
     /// Embedding model folder and guideline index folder, when retrieval is on.
     pub retrieval: Option<(PathBuf, PathBuf)>,
+    /// Keys or open mode.
+    pub auth: crate::auth::AuthMode,
+    /// Store file.
+    pub db: PathBuf,
+    /// Per-key limit defaults.
+    pub limits: crate::auth::LimitDefaults,
 }
 
 /// Why a configuration was refused.
@@ -183,6 +205,10 @@ impl ServeArgs {
             embedder: self.embedder.or(file.embedder),
             index: self.index.or(file.index),
             retrieval: self.retrieval.or(file.retrieval),
+            auth: self.auth.or(file.auth),
+            db: self.db.or(file.db),
+            rate_limit_rpm: self.rate_limit_rpm.or(file.rate_limit_rpm),
+            max_streams_per_key: self.max_streams_per_key.or(file.max_streams_per_key),
         })
     }
 
@@ -196,6 +222,39 @@ impl ServeArgs {
             host.parse()
                 .map_err(|_| invalid("host", format!("{host:?} is not an IP address")))?
         };
+        let auth = match args.auth.as_deref().unwrap_or("keys") {
+            "keys" => crate::auth::AuthMode::Keys,
+            "open" if ip.is_loopback() => crate::auth::AuthMode::Open,
+            "open" => {
+                return Err(invalid(
+                    "auth",
+                    format!(
+                        "open mode is for local development only and refuses the \
+                         non-loopback address {ip}; use --auth keys"
+                    ),
+                ))
+            }
+            other => {
+                return Err(invalid(
+                    "auth",
+                    format!("must be keys or open, got {other:?}"),
+                ))
+            }
+        };
+        let rpm = args.rate_limit_rpm.unwrap_or(120);
+        if !(1..=1_000_000).contains(&rpm) {
+            return Err(invalid(
+                "rate_limit_rpm",
+                format!("must be 1..=1000000, got {rpm}"),
+            ));
+        }
+        let max_streams = args.max_streams_per_key.unwrap_or(4);
+        if !(1..=10_000).contains(&max_streams) {
+            return Err(invalid(
+                "max_streams_per_key",
+                format!("must be 1..=10000, got {max_streams}"),
+            ));
+        }
         let port = args.port.unwrap_or(8080);
         let model = args.model.unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL));
         check_model(&model)?;
@@ -237,6 +296,9 @@ impl ServeArgs {
             return Err(invalid("keep_alive_secs", "must be at least 1"));
         }
         Ok(Config {
+            auth,
+            db: args.db.unwrap_or_else(|| DEFAULT_DB.into()),
+            limits: crate::auth::LimitDefaults { rpm, max_streams },
             addr: SocketAddr::new(ip, port),
             model,
             model_id: args.model_id,
@@ -391,6 +453,49 @@ mod tests {
         .resolve()
         .unwrap_err();
         assert!(e.to_string().contains("bad magic"), "{e}");
+    }
+
+    #[test]
+    fn keys_by_default_and_open_mode_only_on_loopback() {
+        let model = gguf_stub();
+        let base = || ServeArgs {
+            model: Some(model.0.clone()),
+            retrieval: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(base().resolve().unwrap().auth, crate::auth::AuthMode::Keys);
+        let open = ServeArgs {
+            auth: Some("open".into()),
+            ..base()
+        };
+        assert_eq!(open.resolve().unwrap().auth, crate::auth::AuthMode::Open);
+        for host in ["0.0.0.0", "192.0.2.10", "::"] {
+            let e = ServeArgs {
+                auth: Some("open".into()),
+                host: Some(host.into()),
+                ..base()
+            }
+            .resolve()
+            .unwrap_err();
+            assert!(
+                e.to_string().contains("`auth`") && e.to_string().contains("loopback"),
+                "{e}"
+            );
+        }
+        let e = ServeArgs {
+            auth: Some("none".into()),
+            ..base()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(e.to_string().contains("`auth`"), "{e}");
+        let e = ServeArgs {
+            rate_limit_rpm: Some(0),
+            ..base()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(e.to_string().contains("`rate_limit_rpm`"), "{e}");
     }
 
     #[test]

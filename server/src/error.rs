@@ -35,6 +35,35 @@ pub enum ApiError {
     /// The model is still loading or the server is shutting down.
     #[error("{0}")]
     Unavailable(&'static str),
+    /// No API key, or one that is unknown or revoked.
+    #[error("{message}")]
+    Unauthorized {
+        /// Explanation (never echoes the key).
+        message: String,
+        /// `missing_api_key` or `invalid_api_key`.
+        code: &'static str,
+    },
+    /// The key's role may not do this.
+    #[error("{message}")]
+    Forbidden {
+        /// Explanation naming the role and the action.
+        message: String,
+        /// The request field that asked for it, if any.
+        param: Option<String>,
+    },
+    /// The key exceeded its request rate or its concurrent generations.
+    #[error("{message}")]
+    RateLimited {
+        /// Explanation.
+        message: String,
+        /// `rate_limit_exceeded` or `concurrency_limit_exceeded`.
+        code: &'static str,
+        /// Seconds until a retry can succeed.
+        retry_after: u64,
+    },
+    /// The change conflicts with the record's current state (version, claim, status).
+    #[error("{0}")]
+    Conflict(String),
     /// A bug or an engine failure. The detail goes to the log, not to the client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -66,7 +95,10 @@ impl ApiError {
                 StatusCode::BAD_REQUEST
             }
             ApiError::ModelNotFound(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Overloaded => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Overloaded | ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -108,6 +140,27 @@ impl ApiError {
                 None,
                 Some("server_overloaded".into()),
                 self.to_string(),
+            ),
+            ApiError::Unauthorized { message, code } => (
+                "invalid_request_error",
+                None,
+                Some(code.to_string()),
+                message.clone(),
+            ),
+            ApiError::Forbidden { message, param } => (
+                "permission_error",
+                param.clone(),
+                Some("insufficient_role".into()),
+                message.clone(),
+            ),
+            ApiError::RateLimited { message, code, .. } => {
+                ("requests", None, Some(code.to_string()), message.clone())
+            }
+            ApiError::Conflict(message) => (
+                "invalid_request_error",
+                None,
+                Some("conflict".into()),
+                message.clone(),
             ),
             ApiError::Unavailable(_) => (
                 "server_error",
@@ -161,7 +214,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut resp = (status, axum::Json(self.body())).into_response();
-        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+        if let ApiError::RateLimited { retry_after, .. } = &self {
+            if let Ok(v) = HeaderValue::from_str(&retry_after.max(&1).to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        } else if status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::SERVICE_UNAVAILABLE
+        {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
@@ -181,6 +240,17 @@ impl From<medserve_models::Error> for ApiError {
                 message: e.to_string(),
             },
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::Conflict(m) => ApiError::Conflict(m),
+            StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            other => ApiError::Internal(format!("store: {other}")),
         }
     }
 }

@@ -5,17 +5,25 @@
 
 #![deny(missing_docs)]
 
+pub mod auth;
+pub mod care;
 pub mod chat;
 pub mod config;
 pub mod embeddings;
 pub mod error;
+pub mod eval_phi;
+pub mod eval_store;
 pub mod eval_tools;
+pub mod exchange;
 pub mod metrics;
 pub mod openai;
 pub mod output;
 pub mod retrieval;
+pub mod store;
 pub mod toolcall;
 pub mod tools;
+pub mod training;
+pub mod triage;
 pub mod turns;
 
 use std::future::{Future, IntoFuture};
@@ -49,6 +57,11 @@ pub struct ServerSettings {
     pub emergency_numbers: String,
     /// Output-policy hold-back bound, characters.
     pub holdback_chars: usize,
+    /// Keys or open mode (the library default is open, for tests on loopback; `medserve
+    /// serve` defaults to keys).
+    pub auth: auth::AuthMode,
+    /// Per-key limits where a key sets none.
+    pub limits: auth::LimitDefaults,
 }
 
 impl Default for ServerSettings {
@@ -58,6 +71,8 @@ impl Default for ServerSettings {
             keep_alive: Duration::from_secs(15),
             emergency_numbers: medserve_guardrails::emergency::DEFAULT_NUMBERS.to_string(),
             holdback_chars: 300,
+            auth: auth::AuthMode::Open,
+            limits: auth::LimitDefaults::default(),
         }
     }
 }
@@ -75,12 +90,14 @@ struct Inner {
     draining: AtomicBool,
     settings: ServerSettings,
     metrics: metrics::Metrics,
+    store: Arc<dyn store::Store>,
+    limits: auth::Limits,
 }
 
 impl AppState {
     /// State with no engine yet: `/health` answers, `/ready` says 503 until
     /// [`AppState::set_engine`] is called.
-    pub fn new(settings: ServerSettings) -> Self {
+    pub fn new(settings: ServerSettings, store: Arc<dyn store::Store>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 engine: OnceLock::new(),
@@ -89,13 +106,19 @@ impl AppState {
                 draining: AtomicBool::new(false),
                 settings,
                 metrics: metrics::Metrics::default(),
+                store,
+                limits: auth::Limits::default(),
             }),
         }
     }
 
     /// State with a loaded engine.
-    pub fn with_engine(settings: ServerSettings, engine: Arc<dyn Engine>) -> Self {
-        let s = Self::new(settings);
+    pub fn with_engine(
+        settings: ServerSettings,
+        engine: Arc<dyn Engine>,
+        store: Arc<dyn store::Store>,
+    ) -> Self {
+        let s = Self::new(settings, store);
         s.set_engine(engine);
         s
     }
@@ -133,6 +156,21 @@ impl AppState {
         &self.inner.metrics
     }
 
+    /// The care-workflow store.
+    pub fn store(&self) -> &Arc<dyn store::Store> {
+        &self.inner.store
+    }
+
+    /// Per-key limits.
+    pub fn limits(&self) -> &auth::Limits {
+        &self.inner.limits
+    }
+
+    /// The engine if it is loaded.
+    pub fn engine_if_ready(&self) -> Option<Arc<dyn Engine>> {
+        self.inner.engine.get().cloned()
+    }
+
     /// Admission semaphore (permits move into response streams).
     pub fn slots(&self) -> &Arc<Semaphore> {
         &self.inner.slots
@@ -166,8 +204,21 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/tools", get(tools::list_tools))
         .route("/v1/tools/{name}", post(tools::run_tool))
         .route("/metrics", get(metrics::metrics))
+        .route("/v1/assessments", get(care::list))
+        .route("/v1/assessments/{id}", get(care::get_one))
+        .route("/v1/assessments/{id}/revisions", get(care::revisions))
+        .route("/v1/assessments/{id}/claim", post(care::claim))
+        .route("/v1/assessments/{id}/accept", post(care::accept))
+        .route("/v1/assessments/{id}/override", post(care::override_))
+        .route("/v1/audit", get(care::audit_log))
+        .route("/v1/training/export", get(care::training_export))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Runs after routing (it needs the matched route): keys, roles, rate limits.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authorize,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -37,6 +37,78 @@ enum Command {
         #[command(subcommand)]
         command: EvalCommand,
     },
+    /// Create, list and revoke API keys (the secret is shown once, only its hash is kept).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Export the de-identified training log.
+    Training {
+        #[command(subcommand)]
+        command: TrainingCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a key and print its secret once.
+    Create {
+        /// patient_app, nurse, admin or ml.
+        #[arg(long)]
+        role: String,
+        /// A label for operators.
+        #[arg(long)]
+        name: String,
+        /// Chats of this key consent to the training log unless a request says otherwise.
+        #[arg(long)]
+        consent: bool,
+        /// Chats of this key are triage sessions unless a request says otherwise.
+        #[arg(long)]
+        triage: bool,
+        /// Requests per minute (server default if absent).
+        #[arg(long)]
+        rpm: Option<u32>,
+        /// Concurrent generations (server default if absent).
+        #[arg(long)]
+        max_streams: Option<u32>,
+        /// Store file.
+        #[arg(long, env = "MEDSERVE_DB", default_value = medserve_server::config::DEFAULT_DB)]
+        db: PathBuf,
+    },
+    /// List keys (never their secrets).
+    List {
+        /// Store file.
+        #[arg(long, env = "MEDSERVE_DB", default_value = medserve_server::config::DEFAULT_DB)]
+        db: PathBuf,
+    },
+    /// Revoke a key by id; it stops working at once.
+    Revoke {
+        /// Key id (`k...`).
+        id: String,
+        /// Store file.
+        #[arg(long, env = "MEDSERVE_DB", default_value = medserve_server::config::DEFAULT_DB)]
+        db: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TrainingCommand {
+    /// Write the training log as JSON lines.
+    Export {
+        /// chat-jsonl (OpenAI fine-tuning messages) or eval-jsonl (nurse-labelled triage
+        /// cases).
+        #[arg(long, default_value = "chat-jsonl")]
+        format: String,
+        /// Lowest quality score exported, 0-1.
+        #[arg(long, default_value_t = 0.8)]
+        min_quality: f64,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Store file.
+        #[arg(long, env = "MEDSERVE_DB", default_value = medserve_server::config::DEFAULT_DB)]
+        db: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +165,28 @@ enum EvalCommand {
     },
     /// Tool-call validity of the real model with and without constrained decoding, and
     /// the per-token cost of the constraint.
+    /// PHI leakage of the training log: synthetic messages with planted identifiers of
+    /// every type, written through the real de-identification and store, then searched.
+    Phi {
+        /// Messages to generate (at least 500 for the report).
+        #[arg(long, default_value_t = 600)]
+        n: usize,
+        /// Generator seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Print the full report as JSON too.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Store throughput with fsync: sequential and concurrent writers (group commit).
+    Store {
+        /// Records per run.
+        #[arg(long, default_value_t = 2000)]
+        records: usize,
+        /// Concurrent writers of the group-commit run.
+        #[arg(long, default_value_t = 32)]
+        writers: usize,
+    },
     Tools {
         /// GGUF model.
         #[arg(long, default_value = "models/SmolLM2-135M-Instruct.Q8_0.gguf")]
@@ -145,7 +239,107 @@ fn main() -> anyhow::Result<()> {
         Command::Model { command } => model(command),
         Command::Eval { command } => eval(command),
         Command::Index { command } => index(command),
+        Command::Keys { command } => keys(command),
+        Command::Training { command } => training(command),
     }
+}
+
+fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
+    use medserve_server::store::{sqlite::SqliteStore, Actor, KeyRole, KeySettings, Store};
+    match cmd {
+        KeysCommand::Create {
+            role,
+            name,
+            consent,
+            triage,
+            rpm,
+            max_streams,
+            db,
+        } => {
+            let role = KeyRole::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!("--role must be patient_app, nurse, admin or ml, got {role:?}")
+            })?;
+            anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
+            anyhow::ensure!(rpm != Some(0), "--rpm must be at least 1");
+            anyhow::ensure!(max_streams != Some(0), "--max-streams must be at least 1");
+            let store =
+                SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            let (key, secret) = medserve_server::auth::generate_key(
+                role,
+                &name,
+                KeySettings {
+                    consent,
+                    triage,
+                    rpm,
+                    max_streams,
+                },
+            );
+            store.insert_key(&key, &Actor::cli())?;
+            eprintln!(
+                "created key {} ({}); the secret is shown only now:",
+                key.id,
+                role.as_str()
+            );
+            println!("{secret}");
+        }
+        KeysCommand::List { db } => {
+            let store =
+                SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&store.keys(&Actor::cli())?)?
+            );
+        }
+        KeysCommand::Revoke { id, db } => {
+            let store =
+                SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            anyhow::ensure!(
+                store.revoke_key(&id, &Actor::cli())?,
+                "no active key with id {id}"
+            );
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
+fn training(cmd: TrainingCommand) -> anyhow::Result<()> {
+    use medserve_server::store::{sqlite::SqliteStore, Actor};
+    use medserve_server::training::{export, Format};
+    let TrainingCommand::Export {
+        format,
+        min_quality,
+        out,
+        db,
+    } = cmd;
+    let format = Format::parse(&format).ok_or_else(|| {
+        anyhow::anyhow!("--format must be chat-jsonl or eval-jsonl, got {format:?}")
+    })?;
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&min_quality),
+        "--min-quality must be between 0 and 1"
+    );
+    let store = SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    let n = match &out {
+        Some(path) => {
+            let tmp = path.with_extension("partial");
+            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            let n = export(&store, format, min_quality, &Actor::cli(), &mut f)?;
+            std::io::Write::flush(&mut f)?;
+            drop(f);
+            std::fs::rename(&tmp, path)?;
+            n
+        }
+        None => export(
+            &store,
+            format,
+            min_quality,
+            &Actor::cli(),
+            &mut std::io::stdout().lock(),
+        )?,
+    };
+    eprintln!("exported {n} lines");
+    Ok(())
 }
 
 fn index(cmd: IndexCommand) -> anyhow::Result<()> {
@@ -230,6 +424,21 @@ fn index(cmd: IndexCommand) -> anyhow::Result<()> {
 fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
     use medserve_guardrails::{eval, red_flags_eval};
     match cmd {
+        EvalCommand::Phi { n, seed, json } => {
+            anyhow::ensure!(n >= 1, "--n must be at least 1");
+            let report = medserve_server::eval_phi::run(n, seed)?;
+            println!("{}", medserve_server::eval_phi::table(&report));
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+        }
+        EvalCommand::Store { records, writers } => {
+            anyhow::ensure!(
+                records >= 1 && writers >= 1,
+                "--records and --writers must be at least 1"
+            );
+            println!("{}", medserve_server::eval_store::run(records, writers)?);
+        }
         EvalCommand::Tools {
             model,
             cases,
@@ -352,12 +561,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {}", cfg.addr))?;
         tracing::info!(addr = %listener.local_addr()?, "listening; loading model");
-        let state = AppState::new(ServerSettings {
-            max_inflight: cfg.max_num_seqs + cfg.max_queue,
-            keep_alive: cfg.keep_alive,
-            emergency_numbers: cfg.emergency_numbers.clone(),
-            holdback_chars: cfg.holdback_chars,
-        });
+        let store = medserve_server::store::sqlite::SqliteStore::open(&cfg.db)
+            .with_context(|| format!("opening the store {}", cfg.db.display()))?;
+        tracing::info!(db = %cfg.db.display(), auth = ?cfg.auth, "store ready");
+        let state = AppState::new(
+            ServerSettings {
+                max_inflight: cfg.max_num_seqs + cfg.max_queue,
+                keep_alive: cfg.keep_alive,
+                emergency_numbers: cfg.emergency_numbers.clone(),
+                holdback_chars: cfg.holdback_chars,
+                auth: cfg.auth,
+                limits: cfg.limits,
+            },
+            Arc::new(store),
+        );
         let loader_state = state.clone();
         let opts = MistralOptions {
             model_path: cfg.model.clone(),

@@ -196,6 +196,17 @@ pub struct MedserveOptions {
     /// Most model turns of the server-side tool loop that may end in built-in calls, 1-8
     /// (default 4); one more turn, with no tools offered, gives the answer.
     pub max_tool_rounds: Option<u32>,
+    /// This conversation is a triage session (default: the key's setting, else false).
+    /// A red flag, or `end_session`, produces an assessment report for the nurse queue.
+    pub triage: Option<bool>,
+    /// The triage session's id (1-128 characters of `A-Z a-z 0-9 . _ : -`); required with
+    /// `triage`, refused without it.
+    pub session_id: Option<String>,
+    /// The triage session ends with this exchange: produce its assessment report.
+    pub end_session: Option<bool>,
+    /// The patient consents to this exchange being logged, de-identified, for training and
+    /// evaluation (default: the key's setting, else false). No consent, no record.
+    pub consent: Option<bool>,
 }
 
 /// `stream_options`.
@@ -281,6 +292,23 @@ pub struct ChatJob {
     pub tool_names: HashMap<usize, String>,
     /// Structured output wanted.
     pub response_format: ResponseFormat,
+    /// `medserve.audience` as sent (the key's role may override the default).
+    pub audience_requested: Option<Audience>,
+    /// Triage and consent options as sent (resolved against the key by the handler).
+    pub care: CareRequest,
+}
+
+/// `medserve.triage`, `session_id`, `end_session` and `consent` as sent.
+#[derive(Debug, Default, Clone)]
+pub struct CareRequest {
+    /// `medserve.triage`.
+    pub triage: Option<bool>,
+    /// `medserve.session_id`, validated.
+    pub session_id: Option<String>,
+    /// `medserve.end_session`.
+    pub end_session: bool,
+    /// `medserve.consent`.
+    pub consent: Option<bool>,
 }
 
 /// The tool part of a request, validated except for what needs the catalogue.
@@ -717,6 +745,24 @@ impl ChatCompletionRequest {
         tracing::trace!(user = ?self.user, safety_identifier = ?self.safety_identifier, prompt_cache_key = ?self.prompt_cache_key, "request identifiers");
 
         // A drawn seed is a non-negative i64 so that a client can send it back as `seed`.
+        if let Some(id) = &ms.session_id {
+            let ok = (1..=128).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-_:".contains(&b));
+            if !ok {
+                return Err(ApiError::invalid(
+                    "medserve.session_id",
+                    "`medserve.session_id` must be 1-128 characters of A-Z a-z 0-9 . _ : -",
+                ));
+            }
+        }
+        let care = CareRequest {
+            triage: ms.triage,
+            session_id: ms.session_id.clone(),
+            end_session: ms.end_session.unwrap_or(false),
+            consent: ms.consent,
+        };
         let seed = self
             .seed
             .unwrap_or_else(|| (rand::random::<u64>() >> 1) as i64);
@@ -741,6 +787,8 @@ impl ChatCompletionRequest {
             include_usage,
             explicit_max_tokens: max_tokens.is_some(),
             audience: ms.audience.unwrap_or(Audience::Patient),
+            audience_requested: ms.audience,
+            care,
             vitals: ms.vitals,
             retrieval: ms.retrieval,
             tools: ToolRequest {
@@ -810,4 +858,10 @@ pub struct MedserveFacts {
     pub ttft_ms: Option<u64>,
     /// Milliseconds from request arrival to the end of generation.
     pub total_ms: u64,
+    /// The assessment report this exchange created or revised (`null`: none), already
+    /// stored: `{id, version, urgency, disposition}`.
+    pub assessment: Option<crate::exchange::AssessmentRef>,
+    /// Whether the exchange was logged, de-identified, for training: `{recorded, id}` or
+    /// `{recorded: false, reason}`. Stored before this response was sent.
+    pub training: crate::exchange::TrainingFacts,
 }

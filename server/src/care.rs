@@ -1,0 +1,391 @@
+//! The nurse queue, the audit log and the training export over HTTP.
+//!
+//! `GET /v1/assessments` lists the queue (most urgent first, then oldest);
+//! `GET /v1/assessments/{id}` and `.../revisions` read one; `POST .../claim`, `.../accept`
+//! and `.../override` change it, each change a new version with who, when, before and
+//! after. Every read and change is audited, refusals included. `GET /v1/audit` (admin)
+//! pages through the audit log; `GET /v1/training/export` (ml) streams an export as JSON
+//! lines.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::openai::parse_json;
+use crate::store::{
+    Actor, AuditEvent, AuditFilter, Change, Disposition, QueueFilter, Status, Store, StoreError,
+    Urgency,
+};
+use crate::AppState;
+use medserve_guardrails::phi;
+
+/// Runs a store call off the async workers.
+pub async fn blocking<R: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&dyn Store) -> Result<R, StoreError> + Send + 'static,
+) -> Result<R, ApiError> {
+    let store: Arc<dyn Store> = state.store().clone();
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| ApiError::Internal(format!("store task: {e}")))?
+        .map_err(ApiError::from)
+}
+
+/// Appends an audit event (failures are logged: the caller's answer does not change).
+async fn audit(state: &AppState, event: AuditEvent) -> Result<(), ApiError> {
+    blocking(state, move |s| s.append_audit(event))
+        .await
+        .map(|_| ())
+}
+
+/// Rejects query keys outside `known`.
+fn check_query(q: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
+    if let Some(k) = q.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(ApiError::invalid(
+            k.clone(),
+            format!("unknown query parameter `{k}`; known: {}", known.join(", ")),
+        ));
+    }
+    Ok(())
+}
+
+fn parse_limit(q: &HashMap<String, String>, max: usize) -> Result<usize, ApiError> {
+    match q.get("limit") {
+        None => Ok(0),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::invalid(
+                "limit",
+                format!("`limit` must be an integer from 1 to {max}"),
+            )),
+        },
+    }
+}
+
+fn enum_value<T: serde::de::DeserializeOwned>(param: &str, v: &str) -> Result<T, ApiError> {
+    serde_json::from_value(Value::String(v.to_string()))
+        .map_err(|_| ApiError::invalid(param, format!("`{param}` has no value {v:?}")))
+}
+
+/// `GET /v1/assessments`: `status` (comma list of open, claimed, closed; default
+/// open,claimed), `urgency`, `mine=true`, `limit` (1-500, default 50).
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    check_query(&q, &["status", "urgency", "mine", "limit"])?;
+    let mut filter = QueueFilter {
+        limit: parse_limit(&q, 500)?,
+        ..Default::default()
+    };
+    if let Some(s) = q.get("status") {
+        for part in s.split(',') {
+            filter
+                .status
+                .push(Status::parse(part.trim()).ok_or_else(|| {
+                    ApiError::invalid("status", format!("`status` has no value {part:?}"))
+                })?);
+        }
+    }
+    if let Some(u) = q.get("urgency") {
+        filter.urgency = Some(enum_value::<Urgency>("urgency", u)?);
+    }
+    match q.get("mine").map(String::as_str) {
+        None | Some("false") => {}
+        Some("true") => filter.claimed_by = Some(principal.actor.key_id.clone()),
+        Some(_) => return Err(ApiError::invalid("mine", "`mine` must be true or false")),
+    }
+    let actor = principal.actor.clone();
+    let detail =
+        json!({"status": q.get("status"), "urgency": q.get("urgency"), "mine": q.get("mine")});
+    let items = blocking(&state, move |s| {
+        let items = s.queue(&filter)?;
+        s.append_audit(
+            AuditEvent::new(&actor, "assessment.list", None, "ok")
+                .detail(json!({"filter": detail, "count": items.len()})),
+        )?;
+        Ok(items)
+    })
+    .await?;
+    Ok(Json(json!({"object": "list", "data": items})))
+}
+
+/// `GET /v1/assessments/{id}`.
+pub async fn get_one(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = principal.actor.clone();
+    let found = blocking(&state, move |s| {
+        let a = s.assessment(&id)?;
+        let result = if a.is_some() { "ok" } else { "not_found" };
+        s.append_audit(AuditEvent::new(
+            &actor,
+            "assessment.read",
+            Some(&id),
+            result,
+        ))?;
+        Ok(a)
+    })
+    .await?;
+    match found {
+        Some(a) => Ok(Json(serde_json::to_value(a).unwrap_or(Value::Null))),
+        None => Err(ApiError::NotFound("no such assessment".into())),
+    }
+}
+
+/// `GET /v1/assessments/{id}/revisions`: every version, oldest first.
+pub async fn revisions(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = principal.actor.clone();
+    let revs = blocking(&state, move |s| {
+        let exists = s.assessment(&id)?.is_some();
+        let revs = if exists {
+            s.revisions(&id)?
+        } else {
+            Vec::new()
+        };
+        let result = if exists { "ok" } else { "not_found" };
+        s.append_audit(AuditEvent::new(
+            &actor,
+            "assessment.revisions",
+            Some(&id),
+            result,
+        ))?;
+        Ok(exists.then_some(revs))
+    })
+    .await?;
+    match revs {
+        Some(r) => Ok(Json(json!({"object": "list", "data": r}))),
+        None => Err(ApiError::NotFound("no such assessment".into())),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeBody {
+    /// Refuse the change unless the assessment is at this version.
+    expected_version: Option<i64>,
+    note: Option<String>,
+    urgency: Option<Urgency>,
+    disposition: Option<Disposition>,
+}
+
+fn body_of(bytes: &Bytes) -> Result<ChangeBody, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ChangeBody::default());
+    }
+    parse_json(bytes)
+}
+
+/// Notes are free text from nurses: stored de-identified, at most 2,000 characters.
+fn note_of(note: Option<String>, required: bool) -> Result<Option<String>, ApiError> {
+    match note {
+        Some(n) if n.chars().count() > 2000 => Err(ApiError::invalid(
+            "note",
+            "`note` must be at most 2000 characters",
+        )),
+        Some(n) if !n.trim().is_empty() => Ok(Some(phi::redact(n.trim()))),
+        _ if required => Err(ApiError::invalid(
+            "note",
+            "an override needs a `note` saying why",
+        )),
+        _ => Ok(None),
+    }
+}
+
+async fn change(
+    state: AppState,
+    principal: Principal,
+    id: String,
+    bytes: Bytes,
+    kind: &'static str,
+) -> Result<Json<Value>, ApiError> {
+    let body = body_of(&bytes)?;
+    let change = match kind {
+        "claim" => {
+            if let Some(f) = [
+                ("note", body.note.is_some()),
+                ("urgency", body.urgency.is_some()),
+                ("disposition", body.disposition.is_some()),
+            ]
+            .iter()
+            .find(|(_, set)| *set)
+            {
+                return Err(ApiError::invalid(
+                    f.0,
+                    format!("`{}` is not part of a claim", f.0),
+                ));
+            }
+            Change::Claim
+        }
+        "accept" => {
+            if body.urgency.is_some() || body.disposition.is_some() {
+                return Err(ApiError::invalid(
+                    if body.urgency.is_some() {
+                        "urgency"
+                    } else {
+                        "disposition"
+                    },
+                    "accepting keeps the report's urgency and disposition; use override",
+                ));
+            }
+            Change::Accept {
+                note: note_of(body.note, false)?,
+            }
+        }
+        _ => {
+            if body.urgency.is_none() && body.disposition.is_none() {
+                return Err(ApiError::invalid(
+                    "urgency",
+                    "an override changes `urgency`, `disposition` or both",
+                ));
+            }
+            Change::Override {
+                urgency: body.urgency,
+                disposition: body.disposition,
+                note: note_of(body.note, true)?.unwrap_or_default(),
+            }
+        }
+    };
+    let actor: Actor = principal.actor.clone();
+    let expected = body.expected_version;
+    let target = id.clone();
+    let res = blocking(&state, move |s| {
+        s.change_assessment(&target, change, &actor, expected)
+    })
+    .await;
+    match res {
+        Ok(a) => Ok(Json(serde_json::to_value(a).unwrap_or(Value::Null))),
+        Err(e) => {
+            let result = match &e {
+                ApiError::Conflict(_) => "conflict",
+                ApiError::NotFound(_) => "not_found",
+                _ => "error",
+            };
+            audit(
+                &state,
+                AuditEvent::new(
+                    &principal.actor,
+                    &format!("assessment.{kind}"),
+                    Some(&id),
+                    result,
+                ),
+            )
+            .await?;
+            Err(match e {
+                ApiError::NotFound(_) => ApiError::NotFound("no such assessment".into()),
+                other => other,
+            })
+        }
+    }
+}
+
+/// `POST /v1/assessments/{id}/claim` (`{"expected_version"}` optional).
+pub async fn claim(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    change(state, principal, id, bytes, "claim").await
+}
+
+/// `POST /v1/assessments/{id}/accept` (`{"note", "expected_version"}` optional).
+pub async fn accept(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    change(state, principal, id, bytes, "accept").await
+}
+
+/// `POST /v1/assessments/{id}/override`: `{"urgency"?, "disposition"?, "note",
+/// "expected_version"?}`.
+pub async fn override_(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    change(state, principal, id, bytes, "override").await
+}
+
+/// `GET /v1/audit`: `action`, `actor`, `after_id`, `limit` (1-1000, default 100).
+pub async fn audit_log(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    check_query(&q, &["action", "actor", "after_id", "limit"])?;
+    let after_id = match q.get("after_id") {
+        None => 0,
+        Some(v) => v
+            .parse::<i64>()
+            .map_err(|_| ApiError::invalid("after_id", "`after_id` must be an integer"))?,
+    };
+    let filter = AuditFilter {
+        action: q.get("action").cloned(),
+        actor: q.get("actor").cloned(),
+        after_id,
+        limit: parse_limit(&q, 1000)?,
+    };
+    let actor = principal.actor.clone();
+    let events = blocking(&state, move |s| {
+        let events = s.audit(&filter)?;
+        s.append_audit(
+            AuditEvent::new(&actor, "audit.read", None, "ok")
+                .detail(json!({"count": events.len(), "after_id": filter.after_id})),
+        )?;
+        Ok(events)
+    })
+    .await?;
+    Ok(Json(json!({"object": "list", "data": events})))
+}
+
+/// `GET /v1/training/export?format=chat-jsonl|eval-jsonl&min_quality=0.8`.
+pub async fn training_export(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    check_query(&q, &["format", "min_quality"])?;
+    let format = q.get("format").map_or("chat-jsonl", String::as_str);
+    let format = crate::training::Format::parse(format)
+        .ok_or_else(|| ApiError::invalid("format", "`format` must be chat-jsonl or eval-jsonl"))?;
+    let min_quality = match q.get("min_quality") {
+        None => 0.0,
+        Some(v) => match v.parse::<f64>() {
+            Ok(x) if (0.0..=1.0).contains(&x) => x,
+            _ => {
+                return Err(ApiError::invalid(
+                    "min_quality",
+                    "`min_quality` must be a number from 0 to 1",
+                ))
+            }
+        },
+    };
+    let actor = principal.actor.clone();
+    let body = blocking(&state, move |s| {
+        let mut buf = Vec::new();
+        crate::training::export(s, format, min_quality, &actor, &mut buf)?;
+        Ok(buf)
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
+}

@@ -1,0 +1,173 @@
+//! What happens to a finished exchange before the response that reports it is sent:
+//! the triage report (PAR) when a red flag fired or the session ended, and the
+//! de-identified training record when the patient consented. Both are durable (committed
+//! to disk) when the client reads their ids in `medserve.assessment` and
+//! `medserve.training`.
+
+use medserve_guardrails::input::{RedFlag, Verdict};
+use medserve_guardrails::policy::Audience;
+use medserve_guardrails::vitals::Vitals;
+use medserve_models::ChatMessage;
+use serde::Serialize;
+
+use crate::store::{Disposition, Urgency};
+use crate::toolcall::ToolCall;
+use crate::triage::{self, ReportInput, Trigger};
+use crate::turns::ToolRun;
+use crate::AppState;
+
+/// The care settings of one request, resolved from the request and the key.
+#[derive(Debug, Clone, Default)]
+pub struct CareCtx {
+    /// Triage session (`medserve.triage` or the key's default).
+    pub triage: bool,
+    /// `medserve.session_id`.
+    pub session_id: Option<String>,
+    /// `medserve.end_session`.
+    pub end_session: bool,
+    /// `medserve.consent` or the key's default.
+    pub consent: bool,
+    /// The conversation as sent (kept in memory only).
+    pub messages: Vec<ChatMessage>,
+    /// `medserve.vitals`.
+    pub vitals: Option<Vitals>,
+}
+
+/// `medserve.assessment`: the report this exchange created or revised.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AssessmentRef {
+    /// Id for the nurse API.
+    pub id: String,
+    /// Version after this exchange.
+    pub version: i64,
+    /// Urgency.
+    pub urgency: Urgency,
+    /// Disposition.
+    pub disposition: Disposition,
+}
+
+/// `medserve.training`: whether the exchange was logged for training.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct TrainingFacts {
+    /// A de-identified record was stored.
+    pub recorded: bool,
+    /// Its id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Why not: `no_consent` or `store_unavailable`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+/// What the answer was.
+pub struct Answer<'a> {
+    /// Text the client received.
+    pub text: &'a str,
+    /// Calls the client received.
+    pub calls: &'a [ToolCall],
+    /// `finish_reason` sent.
+    pub finish_reason: &'a str,
+    /// Fixed text from the rules (`true`) or the model's.
+    pub rule: bool,
+    /// The red flag, if one fired.
+    pub red_flag: Option<&'a RedFlag>,
+    /// Every verdict.
+    pub verdicts: &'a [Verdict],
+    /// Built-in tool runs.
+    pub tool_runs: &'a [ToolRun],
+    /// Retrieval chunk ids in the prompt.
+    pub retrieval_ids: Vec<String>,
+    /// Output-policy audience.
+    pub audience: Audience,
+}
+
+/// Stores the report and the training record; never fails the answer (a store failure is
+/// logged and reported as not recorded).
+pub async fn finish(
+    state: &AppState,
+    ctx: &CareCtx,
+    answer: Answer<'_>,
+) -> (Option<AssessmentRef>, TrainingFacts) {
+    let trigger = if answer.red_flag.is_some() {
+        Some(Trigger::RedFlag)
+    } else if ctx.end_session {
+        Some(Trigger::SessionEnd)
+    } else {
+        None
+    };
+    let mut assessment = None;
+    if let (true, Some(session), Some(trigger)) = (ctx.triage, &ctx.session_id, trigger) {
+        let mut new = triage::build_report(&ReportInput {
+            session_id: session,
+            messages: &ctx.messages,
+            vitals: ctx.vitals.as_ref(),
+            red_flag: answer.red_flag,
+            trigger,
+        });
+        let engine = state.engine_if_ready();
+        if engine.is_none() {
+            new.report["summary_status"] = "unavailable".into();
+        }
+        match crate::care::blocking(state, move |s| s.save_assessment(new)).await {
+            Ok(a) => {
+                if let Some(engine) = engine {
+                    tokio::spawn(triage::fill_summary(
+                        engine,
+                        state.store().clone(),
+                        a.id.clone(),
+                        ctx.messages.clone(),
+                    ));
+                }
+                assessment = Some(AssessmentRef {
+                    id: a.id,
+                    version: a.version,
+                    urgency: a.urgency,
+                    disposition: a.disposition,
+                });
+            }
+            Err(e) => tracing::error!(error = %e, "assessment report not stored"),
+        }
+    }
+    if !ctx.consent {
+        return (
+            assessment,
+            TrainingFacts {
+                reason: Some("no_consent"),
+                ..Default::default()
+            },
+        );
+    }
+    let model = state
+        .engine_if_ready()
+        .map(|e| (e.info().id.clone(), e.info().sha256.clone()))
+        .unwrap_or_default();
+    let rec = crate::training::record(&crate::training::Exchange {
+        messages: &ctx.messages,
+        answer: answer.text,
+        client_calls: answer.calls,
+        answer_source: if answer.rule { "rule" } else { "model" },
+        finish_reason: answer.finish_reason,
+        audience: answer.audience,
+        verdicts: answer.verdicts,
+        tool_runs: answer.tool_runs,
+        retrieval_ids: answer.retrieval_ids,
+        model,
+        assessment_id: assessment.as_ref().map(|a| a.id.clone()),
+    });
+    let id = rec.id.clone();
+    let training = match crate::care::blocking(state, move |s| s.insert_training(&rec)).await {
+        Ok(()) => TrainingFacts {
+            recorded: true,
+            id: Some(id),
+            reason: None,
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "training record not stored");
+            TrainingFacts {
+                reason: Some("store_unavailable"),
+                ..Default::default()
+            }
+        }
+    };
+    (assessment, training)
+}

@@ -1,0 +1,827 @@
+//! [`Store`] on SQLite: WAL, `synchronous=FULL`, numbered migrations, group commit.
+//!
+//! One writer thread owns the write connection. Each write is a job sent to it; the thread
+//! takes every job waiting, runs each inside its own savepoint of one transaction, commits
+//! (one fsync for the whole group) and only then answers each caller. A caller therefore
+//! never hears "done" for a record that is not on disk, and concurrent writers share fsyncs.
+//! Reads use a separate connection (WAL readers do not block the writer).
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde_json::{json, Value};
+
+use super::{
+    now_ms, Actor, ApiKey, Assessment, AuditEvent, AuditFilter, Change, KeyRole, NewAssessment,
+    QueueFilter, Revision, Status, Store, StoreError, StoreResult, TrainingRecord,
+};
+
+/// Numbered schema migrations, applied in order on open; `PRAGMA user_version` records the
+/// last one applied. Never edit a released migration: add the next one.
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "keys and audit",
+        "CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            secret_sha256 TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            revoked_at INTEGER,
+            settings TEXT NOT NULL
+        );
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            role TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT,
+            result TEXT NOT NULL,
+            detail TEXT NOT NULL
+        );
+        CREATE INDEX audit_action ON audit(action, id);
+        CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    ),
+    (
+        "assessments",
+        "CREATE TABLE assessments (
+            id TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            urgency TEXT NOT NULL,
+            urgency_rank INTEGER NOT NULL,
+            disposition TEXT NOT NULL,
+            claimed_by TEXT,
+            outcome TEXT,
+            note TEXT,
+            report TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER
+        );
+        CREATE INDEX assessments_queue ON assessments(status, urgency_rank, created_at);
+        CREATE INDEX assessments_session ON assessments(session_id, status);
+        CREATE TABLE assessment_revisions (
+            assessment_id TEXT NOT NULL REFERENCES assessments(id),
+            version INTEGER NOT NULL,
+            action TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            role TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            before TEXT NOT NULL,
+            after TEXT NOT NULL,
+            PRIMARY KEY (assessment_id, version)
+        );
+        CREATE TRIGGER revisions_no_update BEFORE UPDATE ON assessment_revisions
+            BEGIN SELECT RAISE(ABORT, 'revisions are append-only'); END;",
+    ),
+    (
+        "training log",
+        "CREATE TABLE training_records (
+            id TEXT PRIMARY KEY,
+            created_at INTEGER NOT NULL,
+            assessment_id TEXT,
+            record TEXT NOT NULL
+        );
+        CREATE INDEX training_assessment ON training_records(assessment_id);",
+    ),
+];
+
+/// Jobs taken into one transaction at most.
+const GROUP_MAX: usize = 512;
+
+trait Job: Send {
+    /// Runs inside the open transaction.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Answers the caller once the transaction's fate is known.
+    fn finish(self: Box<Self>, committed: Result<(), String>);
+}
+
+struct Typed<R, F> {
+    f: Option<F>,
+    result: Option<StoreResult<R>>,
+    reply: SyncSender<StoreResult<R>>,
+}
+
+impl<R: Send, F: FnOnce(&Connection) -> StoreResult<R> + Send> Job for Typed<R, F> {
+    fn run(&mut self, conn: &Connection) -> bool {
+        let r = match self.f.take() {
+            Some(f) => f(conn),
+            None => Err(StoreError::Closed),
+        };
+        let ok = r.is_ok();
+        self.result = Some(r);
+        ok
+    }
+
+    fn finish(self: Box<Self>, committed: Result<(), String>) {
+        let out = match (committed, self.result) {
+            (Ok(()), Some(r)) => r,
+            (Ok(()), None) => Err(StoreError::Closed),
+            (Err(e), _) => Err(StoreError::Commit(e)),
+        };
+        let _ = self.reply.send(out);
+    }
+}
+
+/// SQLite-backed store.
+pub struct SqliteStore {
+    path: PathBuf,
+    jobs: Mutex<Option<SyncSender<Box<dyn Job>>>>,
+    reader: Mutex<Connection>,
+}
+
+fn configure(conn: &Connection) -> StoreResult<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: in WAL mode the WAL is fsynced at every commit, so a commit survives power loss.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+/// Applies migrations up to `target` (all of them with `MIGRATIONS.len()`); returns the
+/// version the database is at.
+pub fn migrate(conn: &mut Connection, target: usize) -> StoreResult<i64> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let supported = MIGRATIONS.len() as i64;
+    if current > supported {
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            supported,
+        });
+    }
+    for (i, (name, sql)) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target)
+        .skip(current as usize)
+    {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, migration = name, "store migrated");
+    }
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Conflict(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let mut writer = Connection::open(path)?;
+        configure(&writer)?;
+        migrate(&mut writer, MIGRATIONS.len())?;
+        let reader = Connection::open(path)?;
+        configure(&reader)?;
+        let (tx, rx) = mpsc::sync_channel::<Box<dyn Job>>(4096);
+        std::thread::Builder::new()
+            .name("medserve-store".into())
+            .spawn(move || writer_loop(writer, rx))
+            .map_err(|e| StoreError::Conflict(format!("cannot start the writer: {e}")))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            jobs: Mutex::new(Some(tx)),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in the next group transaction; returns once it is committed.
+    fn write<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+    {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let job = Box::new(Typed {
+            f: Some(f),
+            result: None,
+            reply,
+        });
+        let sender = self
+            .jobs
+            .lock()
+            .map_err(|_| StoreError::Closed)?
+            .clone()
+            .ok_or(StoreError::Closed)?;
+        sender.send(job).map_err(|_| StoreError::Closed)?;
+        answer.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    fn read<R>(&self, f: impl FnOnce(&Connection) -> StoreResult<R>) -> StoreResult<R> {
+        let conn = self.reader.lock().map_err(|_| StoreError::Closed)?;
+        f(&conn)
+    }
+}
+
+fn writer_loop(conn: Connection, rx: Receiver<Box<dyn Job>>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < GROUP_MAX {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        let committed = run_group(&conn, &mut batch);
+        if committed.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for job in batch {
+            job.finish(committed.clone());
+        }
+    }
+}
+
+fn run_group(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .map_err(|e| e.to_string())?;
+    for job in batch.iter_mut() {
+        conn.execute_batch("SAVEPOINT job")
+            .map_err(|e| e.to_string())?;
+        // A failed job is undone alone; the others in the group still commit.
+        if !job.run(conn) {
+            conn.execute_batch("ROLLBACK TO job")
+                .map_err(|e| e.to_string())?;
+        }
+        conn.execute_batch("RELEASE job")
+            .map_err(|e| e.to_string())?;
+    }
+    conn.execute_batch("COMMIT").map_err(|e| e.to_string())
+}
+
+fn insert_audit(conn: &Connection, mut e: AuditEvent) -> StoreResult<i64> {
+    if e.at == 0 {
+        e.at = now_ms();
+    }
+    conn.execute(
+        "INSERT INTO audit (at, actor, role, action, target, result, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            e.at,
+            e.actor.key_id,
+            e.actor.role,
+            e.action,
+            e.target,
+            e.result,
+            e.detail.to_string()
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+fn key_from_row(r: &Row<'_>) -> rusqlite::Result<(ApiKey, String)> {
+    let role: String = r.get(2)?;
+    let settings: String = r.get(6)?;
+    Ok((
+        ApiKey {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            role: KeyRole::parse(&role).unwrap_or(KeyRole::PatientApp),
+            secret_sha256: r.get(3)?,
+            created_at: r.get(4)?,
+            revoked_at: r.get(5)?,
+            settings: Default::default(),
+        },
+        settings,
+    ))
+}
+
+fn key_with_settings((mut k, s): (ApiKey, String)) -> StoreResult<ApiKey> {
+    k.settings = serde_json::from_str(&s)?;
+    Ok(k)
+}
+
+const ASSESSMENT_COLS: &str = "id, session_id, version, status, urgency, disposition, \
+    claimed_by, outcome, note, report, created_at, updated_at";
+
+fn assessment_from_row(r: &Row<'_>) -> rusqlite::Result<[Value; 12]> {
+    let text = |i: usize| -> rusqlite::Result<Value> {
+        Ok(r.get::<_, Option<String>>(i)?
+            .map(Value::String)
+            .unwrap_or(Value::Null))
+    };
+    Ok([
+        text(0)?,
+        text(1)?,
+        json!(r.get::<_, i64>(2)?),
+        text(3)?,
+        text(4)?,
+        text(5)?,
+        text(6)?,
+        text(7)?,
+        text(8)?,
+        text(9)?,
+        json!(r.get::<_, i64>(10)?),
+        json!(r.get::<_, Option<i64>>(11)?),
+    ])
+}
+
+fn assessment_from_values(v: [Value; 12]) -> StoreResult<Assessment> {
+    let [id, session_id, version, status, urgency, disposition, claimed_by, outcome, note, report, created_at, updated_at] =
+        v;
+    let report: Value = serde_json::from_str(report.as_str().unwrap_or("null"))?;
+    Ok(Assessment {
+        id: serde_json::from_value(id)?,
+        session_id: serde_json::from_value(session_id)?,
+        version: serde_json::from_value(version)?,
+        status: serde_json::from_value(status)?,
+        urgency: serde_json::from_value(urgency)?,
+        disposition: serde_json::from_value(disposition)?,
+        claimed_by: serde_json::from_value(claimed_by)?,
+        outcome: serde_json::from_value(outcome)?,
+        note: serde_json::from_value(note)?,
+        report,
+        created_at: serde_json::from_value(created_at)?,
+        updated_at: serde_json::from_value(updated_at)?,
+    })
+}
+
+fn load_assessment(conn: &Connection, id: &str) -> StoreResult<Option<Assessment>> {
+    let row = conn
+        .query_row(
+            &format!("SELECT {ASSESSMENT_COLS} FROM assessments WHERE id = ?1"),
+            params![id],
+            assessment_from_row,
+        )
+        .optional()?;
+    row.map(assessment_from_values).transpose()
+}
+
+/// The workflow fields a revision records.
+fn workflow(a: &Assessment) -> Value {
+    json!({
+        "version": a.version,
+        "status": a.status,
+        "urgency": a.urgency,
+        "disposition": a.disposition,
+        "claimed_by": a.claimed_by,
+        "outcome": a.outcome,
+        "note": a.note,
+        "summary": a.report.get("summary").cloned().unwrap_or(Value::Null),
+    })
+}
+
+fn write_assessment(conn: &Connection, a: &Assessment) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO assessments (id, session_id, version, status, urgency, urgency_rank,
+            disposition, claimed_by, outcome, note, report, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT(id) DO UPDATE SET version = excluded.version, status = excluded.status,
+            urgency = excluded.urgency, urgency_rank = excluded.urgency_rank,
+            disposition = excluded.disposition, claimed_by = excluded.claimed_by,
+            outcome = excluded.outcome, note = excluded.note, report = excluded.report,
+            updated_at = excluded.updated_at",
+        params![
+            a.id,
+            a.session_id,
+            a.version,
+            a.status.as_str(),
+            a.urgency.as_str(),
+            a.urgency.rank(),
+            serde_json::to_value(a.disposition)?
+                .as_str()
+                .unwrap_or_default(),
+            a.claimed_by,
+            a.outcome,
+            a.note,
+            a.report.to_string(),
+            a.created_at,
+            a.updated_at,
+        ],
+    )?;
+    Ok(())
+}
+
+fn write_revision(
+    conn: &Connection,
+    a: &Assessment,
+    action: &str,
+    actor: &Actor,
+    before: Value,
+) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO assessment_revisions
+            (assessment_id, version, action, actor, role, at, before, after)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            a.id,
+            a.version,
+            action,
+            actor.key_id,
+            actor.role,
+            a.updated_at.unwrap_or(a.created_at),
+            before.to_string(),
+            workflow(a).to_string()
+        ],
+    )?;
+    Ok(())
+}
+
+/// Applies `change` to `a` (the workflow rules), or says why it cannot be applied.
+fn apply(a: &mut Assessment, change: &Change, actor: &Actor) -> StoreResult<()> {
+    let mine = a.claimed_by.as_deref() == Some(actor.key_id.as_str());
+    match change {
+        Change::Claim => match a.status {
+            Status::Open => {
+                a.status = Status::Claimed;
+                a.claimed_by = Some(actor.key_id.clone());
+            }
+            Status::Claimed if mine => {}
+            Status::Claimed => {
+                return Err(StoreError::Conflict(format!(
+                    "assessment {} is already claimed by another nurse",
+                    a.id
+                )))
+            }
+            Status::Closed => {
+                return Err(StoreError::Conflict(format!(
+                    "assessment {} is closed",
+                    a.id
+                )))
+            }
+        },
+        Change::Accept { note } => {
+            if a.status != Status::Claimed || !mine {
+                return Err(StoreError::Conflict(format!(
+                    "assessment {} must be claimed by you before it is accepted",
+                    a.id
+                )));
+            }
+            a.status = Status::Closed;
+            a.outcome = Some("accepted".into());
+            a.note = note.clone();
+        }
+        Change::Override {
+            urgency,
+            disposition,
+            note,
+        } => {
+            if a.status != Status::Claimed || !mine {
+                return Err(StoreError::Conflict(format!(
+                    "assessment {} must be claimed by you before it is overridden",
+                    a.id
+                )));
+            }
+            if let Some(u) = urgency {
+                a.urgency = *u;
+            }
+            if let Some(d) = disposition {
+                a.disposition = *d;
+            }
+            a.status = Status::Closed;
+            a.outcome = Some("overridden".into());
+            a.note = Some(note.clone());
+        }
+        Change::Summary { text } => {
+            if let Some(obj) = a.report.as_object_mut() {
+                obj.insert(
+                    "summary".into(),
+                    text.clone().map(Value::String).unwrap_or(Value::Null),
+                );
+                obj.insert(
+                    "summary_status".into(),
+                    json!(if text.is_some() { "done" } else { "failed" }),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn insert_key(&self, key: &ApiKey, actor: &Actor) -> StoreResult<()> {
+        let key = key.clone();
+        let actor = actor.clone();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO api_keys (id, name, role, secret_sha256, created_at, revoked_at, settings)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    key.id,
+                    key.name,
+                    key.role.as_str(),
+                    key.secret_sha256,
+                    key.created_at,
+                    key.revoked_at,
+                    serde_json::to_string(&key.settings)?
+                ],
+            )?;
+            insert_audit(
+                c,
+                AuditEvent::new(&actor, "key.create", Some(&key.id), "ok")
+                    .detail(json!({"role": key.role, "settings": key.settings})),
+            )?;
+            Ok(())
+        })
+    }
+
+    fn key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT id, name, role, secret_sha256, created_at, revoked_at, settings
+                 FROM api_keys WHERE id = ?1",
+                params![id],
+                key_from_row,
+            )
+            .optional()?
+            .map(key_with_settings)
+            .transpose()
+        })
+    }
+
+    fn keys(&self, actor: &Actor) -> StoreResult<Vec<ApiKey>> {
+        let keys: Vec<ApiKey> = self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT id, name, role, secret_sha256, created_at, revoked_at, settings
+                 FROM api_keys ORDER BY created_at, id",
+            )?;
+            let rows = st.query_map([], key_from_row)?;
+            rows.map(|r| key_with_settings(r?)).collect()
+        })?;
+        let n = keys.len();
+        self.append_audit(
+            AuditEvent::new(actor, "key.list", None, "ok").detail(json!({"count": n})),
+        )?;
+        Ok(keys)
+    }
+
+    fn revoke_key(&self, id: &str, actor: &Actor) -> StoreResult<bool> {
+        let id = id.to_string();
+        let actor = actor.clone();
+        self.write(move |c| {
+            let n = c.execute(
+                "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id, now_ms()],
+            )?;
+            let result = if n == 1 { "ok" } else { "not_found" };
+            insert_audit(c, AuditEvent::new(&actor, "key.revoke", Some(&id), result))?;
+            Ok(n == 1)
+        })
+    }
+
+    fn save_assessment(&self, new: NewAssessment) -> StoreResult<Assessment> {
+        self.write(move |c| {
+            let existing: Option<String> = c
+                .query_row(
+                    "SELECT id FROM assessments WHERE session_id = ?1 AND status != 'closed'
+                     ORDER BY created_at DESC LIMIT 1",
+                    params![new.session_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let now = now_ms();
+            let system = Actor::system();
+            let (a, action, before) =
+                match existing.and_then(|id| load_assessment(c, &id).transpose()) {
+                    Some(old) => {
+                        let old = old?;
+                        let before = workflow(&old);
+                        let mut a = old;
+                        a.version += 1;
+                        // A later trigger in the same session never lowers the urgency a
+                        // nurse or an earlier red flag set.
+                        if new.urgency < a.urgency {
+                            a.urgency = new.urgency;
+                            a.disposition = new.disposition;
+                        }
+                        a.report = new.report;
+                        a.updated_at = Some(now);
+                        (a, "update", before)
+                    }
+                    None => (
+                        Assessment {
+                            id: format!("par_{}", uuid::Uuid::new_v4().simple()),
+                            session_id: new.session_id,
+                            version: 1,
+                            status: Status::Open,
+                            urgency: new.urgency,
+                            disposition: new.disposition,
+                            claimed_by: None,
+                            outcome: None,
+                            note: None,
+                            report: new.report,
+                            created_at: now,
+                            updated_at: None,
+                        },
+                        "create",
+                        Value::Null,
+                    ),
+                };
+            write_assessment(c, &a)?;
+            write_revision(c, &a, action, &system, before)?;
+            Ok(a)
+        })
+    }
+
+    fn assessment(&self, id: &str) -> StoreResult<Option<Assessment>> {
+        self.read(|c| load_assessment(c, id))
+    }
+
+    fn queue(&self, f: &QueueFilter) -> StoreResult<Vec<Assessment>> {
+        let statuses: Vec<&str> = if f.status.is_empty() {
+            vec!["open", "claimed"]
+        } else {
+            f.status.iter().map(|s| s.as_str()).collect()
+        };
+        let limit = if f.limit == 0 { 50 } else { f.limit.min(500) };
+        self.read(|c| {
+            let placeholders = vec!["?"; statuses.len()].join(", ");
+            let sql = format!(
+                "SELECT {ASSESSMENT_COLS} FROM assessments WHERE status IN ({placeholders})
+                 AND (?{u} IS NULL OR urgency = ?{u}) AND (?{k} IS NULL OR claimed_by = ?{k})
+                 ORDER BY urgency_rank, created_at, id LIMIT {limit}",
+                u = statuses.len() + 1,
+                k = statuses.len() + 2,
+            );
+            let mut args: Vec<Option<String>> =
+                statuses.iter().map(|s| Some(s.to_string())).collect();
+            args.push(f.urgency.map(|u| u.as_str().to_string()));
+            args.push(f.claimed_by.clone());
+            let mut st = c.prepare(&sql)?;
+            let rows = st.query_map(rusqlite::params_from_iter(args), assessment_from_row)?;
+            rows.map(|r| assessment_from_values(r?)).collect()
+        })
+    }
+
+    fn change_assessment(
+        &self,
+        id: &str,
+        change: Change,
+        actor: &Actor,
+        expected_version: Option<i64>,
+    ) -> StoreResult<Assessment> {
+        let id = id.to_string();
+        let actor = actor.clone();
+        self.write(move |c| {
+            let action = format!("assessment.{}", change.action());
+            let Some(mut a) = load_assessment(c, &id)? else {
+                return Err(StoreError::NotFound(format!("assessment {id}")));
+            };
+            if let Some(v) = expected_version.filter(|v| *v != a.version) {
+                return Err(StoreError::Conflict(format!(
+                    "assessment {id} is at version {}, not {v}",
+                    a.version
+                )));
+            }
+            let before = workflow(&a);
+            apply(&mut a, &change, &actor)?;
+            a.version += 1;
+            a.updated_at = Some(now_ms());
+            write_assessment(c, &a)?;
+            write_revision(c, &a, change.action(), &actor, before)?;
+            insert_audit(
+                c,
+                AuditEvent::new(&actor, &action, Some(&id), "ok")
+                    .detail(json!({"version": a.version})),
+            )?;
+            Ok(a)
+        })
+    }
+
+    fn revisions(&self, id: &str) -> StoreResult<Vec<Revision>> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT assessment_id, version, action, actor, role, at, before, after
+                 FROM assessment_revisions WHERE assessment_id = ?1 ORDER BY version",
+            )?;
+            let rows = st.query_map(params![id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, String>(7)?,
+                ))
+            })?;
+            rows.map(|r| {
+                let (assessment_id, version, action, key_id, role, at, before, after) = r?;
+                Ok(Revision {
+                    assessment_id,
+                    version,
+                    action,
+                    actor: Actor { key_id, role },
+                    at,
+                    before: serde_json::from_str(&before)?,
+                    after: serde_json::from_str(&after)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn insert_training(&self, rec: &TrainingRecord) -> StoreResult<()> {
+        let rec = rec.clone();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO training_records (id, created_at, assessment_id, record)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    rec.id,
+                    rec.created_at,
+                    rec.assessment_id,
+                    rec.record.to_string()
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn training_records(&self) -> StoreResult<Vec<TrainingRecord>> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT id, created_at, assessment_id, record FROM training_records
+                 ORDER BY created_at, id",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?;
+            rows.map(|r| {
+                let (id, created_at, assessment_id, record) = r?;
+                Ok(TrainingRecord {
+                    id,
+                    created_at,
+                    assessment_id,
+                    record: serde_json::from_str(&record)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn append_audit(&self, event: AuditEvent) -> StoreResult<i64> {
+        self.write(move |c| insert_audit(c, event))
+    }
+
+    fn audit(&self, f: &AuditFilter) -> StoreResult<Vec<AuditEvent>> {
+        let limit = if f.limit == 0 { 100 } else { f.limit.min(1000) } as i64;
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT id, at, actor, role, action, target, result, detail FROM audit
+                 WHERE id > ?1 AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR actor = ?3)
+                 ORDER BY id LIMIT ?4",
+            )?;
+            let rows = st.query_map(params![f.after_id, f.action, f.actor, limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, String>(7)?,
+                ))
+            })?;
+            rows.map(|r| {
+                let (id, at, key_id, role, action, target, result, detail) = r?;
+                Ok(AuditEvent {
+                    id,
+                    at,
+                    actor: Actor { key_id, role },
+                    action,
+                    target,
+                    result,
+                    detail: serde_json::from_str(&detail)?,
+                })
+            })
+            .collect()
+        })
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer thread after the jobs already sent.
+        if let Ok(mut j) = self.jobs.lock() {
+            j.take();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
