@@ -72,6 +72,31 @@ const FIRST: &[&str] = &[
     "Arjun",
 ];
 
+/// First names that are not in the detector's built-in list: found only from context
+/// cues ("my name is", "I'm", titles, sign-offs, relations), never from the list.
+const UNLISTED_FIRST: &[&str] = &[
+    "Zorvan",
+    "Ketevan",
+    "Ilkka",
+    "Oluwaseun",
+    "Bronislava",
+    "Tsegaye",
+    "Anahera",
+    "Keoni",
+    "Siosaia",
+    "Mirela",
+    "Radomir",
+    "Aigerim",
+    "Nurlan",
+    "Dagny",
+    "Eero",
+    "Marit",
+    "Tadeo",
+    "Xochitl",
+    "Ayelet",
+    "Teodora",
+];
+
 const LAST: &[&str] = &[
     "Okafor",
     "Nguyen",
@@ -273,11 +298,19 @@ fn uk_mobile(rng: &mut StdRng) -> String {
 
 /// One message with its planted identifiers.
 fn message(rng: &mut StdRng, kind: usize) -> (String, Vec<Plant>) {
-    let first = pick(rng, FIRST).to_string();
+    // The cued templates (kind 0) draw half their first names from outside the
+    // detector's list, so the context rules are measured on their own.
+    let unlisted = kind == 0 && rng.random_bool(0.5);
+    let first = if unlisted {
+        pick(rng, UNLISTED_FIRST)
+    } else {
+        pick(rng, FIRST)
+    }
+    .to_string();
     let last = pick(rng, LAST).to_string();
     let full = format!("{first} {last}");
     let name = |needles: Vec<String>| Plant {
-        kind: "name",
+        kind: if unlisted { "name_unlisted" } else { "name" },
         needles,
     };
     let one = |kind: &'static str, v: &str| Plant {
@@ -715,6 +748,8 @@ pub struct Report {
     pub types: BTreeMap<&'static str, TypeResult>,
     /// Leaks of every type except names.
     pub structured_leaked: usize,
+    /// Recall over all planted names (listed and unlisted first names).
+    pub name_recall: f64,
     /// Records read back from the store.
     pub stored_records: usize,
 }
@@ -735,7 +770,7 @@ pub fn run(n: usize, seed: u64) -> Result<Report, StoreError> {
         if rng.random_bool(0.4) {
             let other = rng.random_range(0..KINDS);
             let (t2, p2) = message(&mut rng, other);
-            text = format!("{text} {t2}");
+            text = format!("{text}\n{t2}");
             plants.extend(p2);
         }
         let msgs = [ChatMessage::new(Role::User, text.clone())];
@@ -777,7 +812,7 @@ pub fn run(n: usize, seed: u64) -> Result<Report, StoreError> {
                 let escaped = regex::escape(needle);
                 // Names must match as whole words (a first name inside another word is not
                 // that name); other values as plain substrings.
-                let re = if p.kind == "name" {
+                let re = if p.kind.starts_with("name") {
                     Regex::new(&format!(r"\b{escaped}\b"))
                 } else {
                     Regex::new(&escaped)
@@ -795,15 +830,20 @@ pub fn run(n: usize, seed: u64) -> Result<Report, StoreError> {
     let mut structured_leaked = 0;
     for (k, t) in types.iter_mut() {
         t.recall = 1.0 - t.leaked as f64 / t.planted.max(1) as f64;
-        if *k != "name" {
+        if !k.starts_with("name") {
             structured_leaked += t.leaked;
         }
     }
+    let (np, nl) = types
+        .iter()
+        .filter(|(k, _)| k.starts_with("name"))
+        .fold((0, 0), |(p, l), (_, t)| (p + t.planted, l + t.leaked));
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Report {
         messages: n,
         types,
         structured_leaked,
+        name_recall: 1.0 - nl as f64 / np.max(1) as f64,
         stored_records: stored.len(),
     })
 }
@@ -821,8 +861,27 @@ pub fn table(r: &Report) -> String {
         ));
     }
     s.push_str(&format!(
-        "\nstructured identifiers leaked: {}\n",
-        r.structured_leaked
+        "\nstructured identifiers leaked: {}; name recall (all names): {:.3}\n",
+        r.structured_leaked, r.name_recall
     ));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_training_log_leaks_no_structured_identifier_and_few_names() {
+        let r = run(510, 3).unwrap();
+        assert_eq!(r.stored_records, 510);
+        assert!(
+            r.types.len() >= 16,
+            "every identifier type is planted: {:?}",
+            r.types.keys()
+        );
+        assert!(r.types.values().all(|t| t.planted > 0));
+        assert_eq!(r.structured_leaked, 0, "{}", table(&r));
+        assert!(r.name_recall >= 0.97, "{}", table(&r));
+    }
 }

@@ -104,19 +104,28 @@ pub async fn finish(
             red_flag: answer.red_flag,
             trigger,
         });
-        let engine = state.engine_if_ready();
-        if engine.is_none() {
-            new.report["summary_status"] = "unavailable".into();
-        }
+        // A place in the summary queue is taken before the report is stored, so the
+        // stored status is true: pending (the model will write it), skipped or unavailable.
+        let slot = match state.engine_if_ready() {
+            None => {
+                new.report["summary_status"] = "unavailable".into();
+                None
+            }
+            Some(_) => match state.summaries().clone().try_reserve_owned() {
+                Ok(slot) => Some(slot),
+                Err(_) => {
+                    new.report["summary_status"] = "skipped".into();
+                    None
+                }
+            },
+        };
         match crate::care::blocking(state, move |s| s.save_assessment(new)).await {
             Ok(a) => {
-                if let Some(engine) = engine {
-                    tokio::spawn(triage::fill_summary(
-                        engine,
-                        state.store().clone(),
-                        a.id.clone(),
-                        ctx.messages.clone(),
-                    ));
+                if let Some(slot) = slot {
+                    slot.send(triage::SummaryJob {
+                        assessment_id: a.id.clone(),
+                        messages: ctx.messages.clone(),
+                    });
                 }
                 assessment = Some(AssessmentRef {
                     id: a.id,

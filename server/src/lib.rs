@@ -92,6 +92,7 @@ struct Inner {
     metrics: metrics::Metrics,
     store: Arc<dyn store::Store>,
     limits: auth::Limits,
+    summaries: OnceLock<tokio::sync::mpsc::Sender<triage::SummaryJob>>,
 }
 
 impl AppState {
@@ -108,6 +109,7 @@ impl AppState {
                 metrics: metrics::Metrics::default(),
                 store,
                 limits: auth::Limits::default(),
+                summaries: OnceLock::new(),
             }),
         }
     }
@@ -159,6 +161,16 @@ impl AppState {
     /// The care-workflow store.
     pub fn store(&self) -> &Arc<dyn store::Store> {
         &self.inner.store
+    }
+
+    /// The queue of report summaries for the model (one worker, at most
+    /// [`triage::SUMMARY_QUEUE`] waiting). Started on first use, on the current runtime.
+    pub fn summaries(&self) -> &tokio::sync::mpsc::Sender<triage::SummaryJob> {
+        self.inner.summaries.get_or_init(|| {
+            let (tx, rx) = tokio::sync::mpsc::channel(triage::SUMMARY_QUEUE);
+            tokio::spawn(triage::summary_worker(self.clone(), rx));
+            tx
+        })
     }
 
     /// Per-key limits.

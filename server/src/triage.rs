@@ -333,6 +333,39 @@ pub fn summary_schema() -> Value {
     })
 }
 
+/// Summaries waiting for the model at most; beyond it a report is stored with
+/// `summary_status: "skipped"` (the structured fields never wait for the model).
+pub const SUMMARY_QUEUE: usize = 64;
+
+/// One report waiting for its summary.
+#[derive(Debug)]
+pub struct SummaryJob {
+    /// Assessment.
+    pub assessment_id: String,
+    /// The conversation (in memory only).
+    pub messages: Vec<ChatMessage>,
+}
+
+/// Writes summaries one at a time, so report summaries never take more than one of the
+/// engine's sequences away from patients.
+pub async fn summary_worker(
+    state: crate::AppState,
+    mut jobs: tokio::sync::mpsc::Receiver<SummaryJob>,
+) {
+    while let Some(job) = jobs.recv().await {
+        let Some(engine) = state.engine_if_ready() else {
+            continue;
+        };
+        fill_summary(
+            engine,
+            state.store().clone(),
+            job.assessment_id,
+            job.messages,
+        )
+        .await;
+    }
+}
+
 /// Asks the model for the free-text summary (constrained JSON, greedy) over the
 /// de-identified patient messages, and stores it, de-identified, as a new revision.
 pub async fn fill_summary(
