@@ -157,7 +157,17 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on 127.0.0.1:0 around `engine`.
     pub fn start(engine: Arc<dyn Engine>, settings: ServerSettings, grace: Duration) -> Self {
-        let state = AppState::with_engine(settings, engine, temp_store());
+        Self::start_with_store(engine, settings, grace, temp_store())
+    }
+
+    /// Starts a server on 127.0.0.1:0 around `engine` and `store`.
+    pub fn start_with_store(
+        engine: Arc<dyn Engine>,
+        settings: ServerSettings,
+        grace: Duration,
+        store: Arc<dyn medserve_server::store::Store>,
+    ) -> Self {
+        let state = AppState::with_engine(settings, engine, store);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let st = state.clone();
         let (addr, done) = runtime().block_on(async move {
@@ -201,6 +211,45 @@ impl TestServer {
             let _ = tx.send(());
         }
     }
+}
+
+/// The `medserve` binary built by `make build` (next to the test binaries' `deps/`).
+pub fn medserve_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("medserve"))
+        .expect("target folder");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `make build` (this test drives the real binary)",
+        bin.display()
+    );
+    bin
+}
+
+/// Any HTTP call, with an optional bearer key and JSON body. The body comes back as JSON,
+/// or as a JSON string when it is not JSON.
+pub async fn call(
+    method: reqwest::Method,
+    url: &str,
+    key: Option<&str>,
+    body: Option<&Value>,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut r = client().request(method, url);
+    if let Some(k) = key {
+        r = r.bearer_auth(k);
+    }
+    if let Some(b) = body {
+        r = r.json(b);
+    }
+    let resp = r.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap();
+    let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, headers, v)
 }
 
 pub fn client() -> reqwest::Client {

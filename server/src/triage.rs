@@ -210,12 +210,16 @@ pub fn build_report(input: &ReportInput<'_>) -> NewAssessment {
         .filter(|m| m.role == Role::User)
         .map(|m| m.content.as_str())
         .collect();
-    let chief = user
-        .first()
-        .map(|t| {
-            let first = sentences(t).next().unwrap_or("");
+    // The chief complaint: the first sentence of the patient's that names a symptom (a
+    // greeting is not a complaint), else their first sentence.
+    let all_sentences: Vec<&str> = user.iter().flat_map(|t| sentences(t)).collect();
+    let chief = all_sentences
+        .iter()
+        .find(|s| SYMPTOM_RES.iter().any(|(_, re)| re.is_match(s)))
+        .or(all_sentences.first())
+        .map(|first| {
             let mut s: String = phi::redact(first).chars().take(200).collect();
-            if s.len() < first.len() && s.chars().count() == 200 {
+            if s.chars().count() == 200 && first.chars().count() > 200 {
                 s.push('…');
             }
             s
@@ -327,7 +331,7 @@ pub fn build_report(input: &ReportInput<'_>) -> NewAssessment {
 pub fn summary_schema() -> Value {
     json!({
         "type": "object",
-        "properties": {"summary": {"type": "string", "minLength": 1, "maxLength": 400}},
+        "properties": {"summary": {"type": "string", "minLength": 1, "maxLength": 300}},
         "required": ["summary"],
         "additionalProperties": false,
     })
@@ -395,7 +399,7 @@ pub async fn fill_summary(
         messages: prompt,
         sampling: Sampling {
             temperature: 0.0,
-            max_tokens: Some(120),
+            max_tokens: Some(160),
             seed: Some(0),
             ..Sampling::default()
         },

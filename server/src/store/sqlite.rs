@@ -172,6 +172,16 @@ pub fn migrate(conn: &mut Connection, target: usize) -> StoreResult<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
 }
 
+/// Runs `PRAGMA integrity_check` on a database file: `ok`, or SQLite's findings.
+pub fn integrity_check(path: &Path) -> StoreResult<String> {
+    let conn = Connection::open(path)?;
+    let rows: Vec<String> = conn
+        .prepare("PRAGMA integrity_check")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows.join("; "))
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     pub fn open(path: &Path) -> StoreResult<Self> {
