@@ -2,6 +2,9 @@
 # `make test` runs every test. See README.md.
 HOST ?= 127.0.0.1
 PORT ?= 8080
+# `make serve` is for local development: open mode (no keys, loopback only). Serve with
+# keys and roles with `make serve AUTH=keys` (see README, Care workflow).
+AUTH ?= open
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/medserve/target
 BIN := $(CARGO_TARGET_DIR)/release/medserve
 MODEL := models/SmolLM2-135M-Instruct.Q8_0.gguf
@@ -35,7 +38,7 @@ $(PY_VENV)/bin/python:
 	$(PY_VENV)/bin/pip install --quiet openai==1.* httpx
 
 serve: build $(MODEL) models/index/index.json
-	$(BIN) serve --host $(HOST) --port $(PORT) --model $(MODEL)
+	$(BIN) serve --host $(HOST) --port $(PORT) --model $(MODEL) --auth $(AUTH)
 
 test: setup
 	MEDSERVE_MODEL=$(CURDIR)/$(MODEL) MEDSERVE_PYTHON=$(PY_VENV)/bin/python \
