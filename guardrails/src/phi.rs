@@ -135,10 +135,14 @@ pub fn detect_phi(text: &str) -> Vec<PhiSpan> {
 /// Replaces each identifier with a typed placeholder such as `[NAME]`, `[PHONE]`,
 /// `[DATE:2021]` (the year is kept when present) or `[AGE:90+]`.
 pub fn redact(text: &str) -> String {
-    let spans = detect_phi(text);
+    redact_spans(text, &detect_phi(text))
+}
+
+/// [`redact`] with spans already found by [`detect_phi`] on the same text.
+pub fn redact_spans(text: &str, spans: &[PhiSpan]) -> String {
     let mut out = String::with_capacity(text.len());
     let mut last = 0usize;
-    for span in &spans {
+    for span in spans {
         out.push_str(&text[last..span.start]);
         out.push_str(&placeholder(span));
         last = span.end;
@@ -1665,12 +1669,13 @@ fn fax_before(text: &str, start: usize) -> bool {
     fax.is_some() && fax > phone
 }
 
-/// The lower-cased word that follows byte offset `end`, skipping spaces.
+/// The lower-cased word that follows byte offset `end`, skipping spaces (apostrophes are
+/// part of a word: "can't").
 fn next_word(text: &str, end: usize) -> String {
     text[end..]
         .trim_start()
         .chars()
-        .take_while(|c| c.is_alphanumeric())
+        .take_while(|c| c.is_alphanumeric() || *c == '\'' || *c == '’')
         .collect::<String>()
         .to_lowercase()
 }
@@ -1842,6 +1847,20 @@ mod tests {
             found.is_empty(),
             "expected no PHI in {text:?}, got {found:?}"
         );
+    }
+
+    #[test]
+    fn names_from_context_and_ambiguous_names_before_a_persons_verb() {
+        has(
+            "I'm Mei Okafor and my knee hurts",
+            PhiKind::Name,
+            "Mei Okafor",
+        );
+        has("Can Grace take ibuprofen?", PhiKind::Name, "Grace");
+        has("Grace can't breathe properly", PhiKind::Name, "Grace");
+        has("Charlotte has a rash", PhiKind::Name, "Charlotte");
+        none_of("We drove to Charlotte yesterday", PhiKind::Name);
+        none_of("I'm Very Tired", PhiKind::Name);
     }
 
     #[test]

@@ -107,10 +107,33 @@ pub fn allowed(role: KeyRole, action: Action) -> bool {
     )
 }
 
-/// The action of a matched route (`None`: public, no key needed).
-pub fn action_for(method: &Method, path: &str) -> Option<Action> {
-    Some(match (method.as_str(), path) {
-        ("GET", "/health" | "/ready") => return None,
+impl Action {
+    /// The audit action recorded when a role is refused this.
+    fn audit_name(self) -> Option<&'static str> {
+        match self {
+            Action::Assessments => Some("assessment.access"),
+            Action::Audit => Some("audit.read"),
+            Action::TrainingExport => Some("training.export"),
+            _ => None,
+        }
+    }
+}
+
+/// Who may reach a matched route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No key needed.
+    Public,
+    /// A key whose role allows this action.
+    Needs(Action),
+    /// A route with no rule: refused to every key (a new route must be given one).
+    Unlisted,
+}
+
+/// The access rule of a matched route.
+pub fn access_for(method: &Method, path: &str) -> Access {
+    Access::Needs(match (method.as_str(), path) {
+        ("GET", "/health" | "/ready") => return Access::Public,
         (_, "/v1/models" | "/v1/models/{id}" | "/v1/tools") => Action::Catalogue,
         (_, "/v1/chat/completions") => Action::Chat,
         (_, "/v1/embeddings") => Action::Embeddings,
@@ -119,8 +142,7 @@ pub fn action_for(method: &Method, path: &str) -> Option<Action> {
         (_, p) if p.starts_with("/v1/assessments") => Action::Assessments,
         (_, "/v1/audit") => Action::Audit,
         (_, "/v1/training/export") => Action::TrainingExport,
-        // Unknown routes fall through to 404 without revealing anything.
-        _ => return None,
+        _ => return Access::Unlisted,
     })
 }
 
@@ -304,8 +326,14 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string());
-    let Some(action) = path.as_deref().and_then(|p| action_for(req.method(), p)) else {
+    // Unmatched requests have no route: they go on to the 404 fallback.
+    let Some(path) = path else {
         return next.run(req).await;
+    };
+    let action = match access_for(req.method(), &path) {
+        Access::Public => return next.run(req).await,
+        Access::Needs(a) => Some(a),
+        Access::Unlisted => None,
     };
     if state.settings().auth == AuthMode::Open {
         req.extensions_mut().insert(Principal::open());
@@ -315,8 +343,12 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_string());
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_string())
+        });
     let Some(token) = token else {
         return ApiError::Unauthorized {
             message: "You didn't provide an API key. Send it as `Authorization: Bearer <key>`."
@@ -331,6 +363,16 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
         Ok(Err(e)) => return e.into_response(),
         Err(e) => return ApiError::Internal(format!("auth task: {e}")).into_response(),
     };
+    // The rate limit comes first: refused requests count too, so a key cannot flood the
+    // audit log with denials.
+    let rpm = key.settings.rpm.unwrap_or(state.settings().limits.rpm);
+    if let Err(e) = state.limits().check_rate(&key.id, rpm) {
+        state.metrics().inc(
+            "medserve_rejections_total",
+            vec![("reason", "rate_limit".into())],
+        );
+        return e.into_response();
+    }
     let principal = Principal {
         actor: Actor {
             key_id: key.id.clone(),
@@ -339,38 +381,27 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
         role: Some(key.role),
         settings: key.settings.clone(),
     };
-    if !allowed(key.role, action) {
-        if matches!(
-            action,
-            Action::Assessments | Action::Audit | Action::TrainingExport
-        ) {
-            let event = AuditEvent::new(
-                &principal.actor,
-                &format!("{action:?}").to_lowercase(),
-                path.as_deref(),
-                "denied",
-            );
+    if !action.is_some_and(|a| allowed(key.role, a)) {
+        if let Some(name) = action.and_then(Action::audit_name) {
+            let event = AuditEvent::new(&principal.actor, name, None, "denied")
+                .detail(serde_json::json!({"route": path, "method": req.method().as_str()}));
             let st = state.clone();
-            let _ = tokio::task::spawn_blocking(move || st.store().append_audit(event)).await;
+            if !matches!(
+                tokio::task::spawn_blocking(move || st.store().append_audit(event)).await,
+                Ok(Ok(_))
+            ) {
+                tracing::error!("a denied request could not be audited");
+            }
         }
         return ApiError::Forbidden {
             message: format!(
-                "role `{}` may not use {} {}",
+                "role `{}` may not use {} {path}",
                 key.role.as_str(),
-                req.method(),
-                path.unwrap_or_default()
+                req.method()
             ),
             param: None,
         }
         .into_response();
-    }
-    let rpm = key.settings.rpm.unwrap_or(state.settings().limits.rpm);
-    if let Err(e) = state.limits().check_rate(&key.id, rpm) {
-        state.metrics().inc(
-            "medserve_rejections_total",
-            vec![("reason", "rate_limit".into())],
-        );
-        return e.into_response();
     }
     req.extensions_mut().insert(principal);
     next.run(req).await
@@ -426,6 +457,31 @@ mod tests {
                 assert_eq!(allowed(*role, a), actions.contains(&a), "{role:?} {a:?}");
             }
         }
+    }
+
+    #[test]
+    fn every_route_of_the_router_has_an_access_rule() {
+        for (m, p) in [
+            (Method::GET, "/v1/models"),
+            (Method::GET, "/v1/models/{id}"),
+            (Method::POST, "/v1/chat/completions"),
+            (Method::POST, "/v1/embeddings"),
+            (Method::GET, "/v1/tools"),
+            (Method::POST, "/v1/tools/{name}"),
+            (Method::GET, "/metrics"),
+            (Method::GET, "/v1/assessments"),
+            (Method::GET, "/v1/assessments/{id}"),
+            (Method::GET, "/v1/assessments/{id}/revisions"),
+            (Method::POST, "/v1/assessments/{id}/claim"),
+            (Method::POST, "/v1/assessments/{id}/accept"),
+            (Method::POST, "/v1/assessments/{id}/override"),
+            (Method::GET, "/v1/audit"),
+            (Method::GET, "/v1/training/export"),
+        ] {
+            assert!(matches!(access_for(&m, p), Access::Needs(_)), "{m} {p}");
+        }
+        assert_eq!(access_for(&Method::GET, "/health"), Access::Public);
+        assert_eq!(access_for(&Method::GET, "/v1/new-thing"), Access::Unlisted);
     }
 
     #[test]

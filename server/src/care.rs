@@ -4,13 +4,14 @@
 //! `GET /v1/assessments/{id}` and `.../revisions` read one; `POST .../claim`, `.../accept`
 //! and `.../override` change it, each change a new version with who, when, before and
 //! after. Every read and change is audited, refusals included. `GET /v1/audit` (admin)
-//! pages through the audit log; `GET /v1/training/export` (ml) streams an export as JSON
+//! pages through the audit log; `GET /v1/training/export` (ml) returns an export as JSON
 //! lines.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -40,7 +41,8 @@ pub async fn blocking<R: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-/// Appends an audit event (failures are logged: the caller's answer does not change).
+/// Appends an audit event; a store failure fails the request (an unaudited change is not
+/// acknowledged).
 async fn audit(state: &AppState, event: AuditEvent) -> Result<(), ApiError> {
     blocking(state, move |s| s.append_audit(event))
         .await
@@ -56,6 +58,62 @@ fn check_query(q: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiErr
         ));
     }
     Ok(())
+}
+
+/// The query, or a 400 in our error shape.
+fn query_of(
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<HashMap<String, String>, ApiError> {
+    q.map(|Query(q)| q).map_err(|e| ApiError::InvalidRequest {
+        message: format!("invalid query string: {}", e.body_text()),
+        param: None,
+        code: None,
+    })
+}
+
+/// A well-formed assessment id (`par_` and 32 hex digits), or a 404 in our error shape.
+/// Malformed ids never reach the store or the audit log as targets.
+fn id_of(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    let not_found = || ApiError::NotFound("no such assessment".into());
+    let Path(id) = p.map_err(|_| not_found())?;
+    let ok = id
+        .strip_prefix("par_")
+        .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    if ok {
+        Ok(id)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// Audits a request refused before it reached the store (bad query, body or id), then
+/// returns the refusal.
+async fn refused<T>(
+    state: &AppState,
+    principal: &Principal,
+    action: &str,
+    target: Option<&str>,
+    r: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    if let Err(e) = &r {
+        let result = match e {
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::InvalidRequest { .. } => "invalid",
+            _ => return r,
+        };
+        let param = match e {
+            ApiError::InvalidRequest { param, .. } => param.clone(),
+            _ => None,
+        };
+        audit(
+            state,
+            AuditEvent::new(&principal.actor, action, target, result)
+                .detail(json!({"param": param})),
+        )
+        .await?;
+    }
+    r
 }
 
 fn parse_limit(q: &HashMap<String, String>, max: usize) -> Result<usize, ApiError> {
@@ -81,8 +139,18 @@ fn enum_value<T: serde::de::DeserializeOwned>(param: &str, v: &str) -> Result<T,
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    Query(q): Query<HashMap<String, String>>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let r = list_inner(&state, &principal, q).await;
+    refused(&state, &principal, "assessment.list", None, r).await
+}
+
+async fn list_inner(
+    state: &AppState,
+    principal: &Principal,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let q = query_of(q)?;
     check_query(&q, &["status", "urgency", "mine", "limit"])?;
     let mut filter = QueueFilter {
         limit: parse_limit(&q, 500)?,
@@ -108,7 +176,7 @@ pub async fn list(
     let actor = principal.actor.clone();
     let detail =
         json!({"status": q.get("status"), "urgency": q.get("urgency"), "mine": q.get("mine")});
-    let items = blocking(&state, move |s| {
+    let items = blocking(state, move |s| {
         let items = s.queue(&filter)?;
         s.append_audit(
             AuditEvent::new(&actor, "assessment.list", None, "ok")
@@ -124,8 +192,9 @@ pub async fn list(
 pub async fn get_one(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = refused(&state, &principal, "assessment.read", None, id_of(id)).await?;
     let actor = principal.actor.clone();
     let found = blocking(&state, move |s| {
         let a = s.assessment(&id)?;
@@ -149,8 +218,9 @@ pub async fn get_one(
 pub async fn revisions(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = refused(&state, &principal, "assessment.revisions", None, id_of(id)).await?;
     let actor = principal.actor.clone();
     let revs = blocking(&state, move |s| {
         let exists = s.assessment(&id)?.is_some();
@@ -208,13 +278,16 @@ fn note_of(note: Option<String>, required: bool) -> Result<Option<String>, ApiEr
     }
 }
 
-async fn change(
-    state: AppState,
-    principal: Principal,
-    id: String,
-    bytes: Bytes,
-    kind: &'static str,
-) -> Result<Json<Value>, ApiError> {
+/// The change a request body asks for.
+fn change_of(
+    bytes: Result<Bytes, BytesRejection>,
+    kind: &str,
+) -> Result<(Change, Option<i64>), ApiError> {
+    let bytes = bytes.map_err(|e| ApiError::InvalidRequest {
+        message: format!("could not read the request body: {}", e.body_text()),
+        param: None,
+        code: None,
+    })?;
     let body = body_of(&bytes)?;
     let change = match kind {
         "claim" => {
@@ -262,45 +335,47 @@ async fn change(
             }
         }
     };
+    Ok((change, body.expected_version))
+}
+
+async fn change(
+    state: AppState,
+    principal: Principal,
+    id: Result<Path<String>, PathRejection>,
+    bytes: Result<Bytes, BytesRejection>,
+    kind: &'static str,
+) -> Result<Json<Value>, ApiError> {
+    let action = format!("assessment.{kind}");
+    let id = refused(&state, &principal, &action, None, id_of(id)).await?;
+    let (change, expected) = refused(
+        &state,
+        &principal,
+        &action,
+        Some(&id),
+        change_of(bytes, kind),
+    )
+    .await?;
     let actor: Actor = principal.actor.clone();
-    let expected = body.expected_version;
     let target = id.clone();
     let res = blocking(&state, move |s| {
         s.change_assessment(&target, change, &actor, expected)
     })
-    .await;
-    match res {
-        Ok(a) => Ok(Json(serde_json::to_value(a).unwrap_or(Value::Null))),
-        Err(e) => {
-            let result = match &e {
-                ApiError::Conflict(_) => "conflict",
-                ApiError::NotFound(_) => "not_found",
-                _ => "error",
-            };
-            audit(
-                &state,
-                AuditEvent::new(
-                    &principal.actor,
-                    &format!("assessment.{kind}"),
-                    Some(&id),
-                    result,
-                ),
-            )
-            .await?;
-            Err(match e {
-                ApiError::NotFound(_) => ApiError::NotFound("no such assessment".into()),
-                other => other,
-            })
-        }
-    }
+    .await
+    .map_err(|e| match e {
+        ApiError::NotFound(_) => ApiError::NotFound("no such assessment".into()),
+        other => other,
+    });
+    // The store rolled back a refused change with its audit row: record the refusal.
+    let a = refused(&state, &principal, &action, Some(&id), res).await?;
+    Ok(Json(serde_json::to_value(a).unwrap_or(Value::Null)))
 }
 
 /// `POST /v1/assessments/{id}/claim` (`{"expected_version"}` optional).
 pub async fn claim(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
-    bytes: Bytes,
+    id: Result<Path<String>, PathRejection>,
+    bytes: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     change(state, principal, id, bytes, "claim").await
 }
@@ -309,8 +384,8 @@ pub async fn claim(
 pub async fn accept(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
-    bytes: Bytes,
+    id: Result<Path<String>, PathRejection>,
+    bytes: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     change(state, principal, id, bytes, "accept").await
 }
@@ -320,8 +395,8 @@ pub async fn accept(
 pub async fn override_(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
-    bytes: Bytes,
+    id: Result<Path<String>, PathRejection>,
+    bytes: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     change(state, principal, id, bytes, "override").await
 }
@@ -330,8 +405,18 @@ pub async fn override_(
 pub async fn audit_log(
     State(state): State<AppState>,
     principal: Principal,
-    Query(q): Query<HashMap<String, String>>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let r = audit_inner(&state, &principal, q).await;
+    refused(&state, &principal, "audit.read", None, r).await
+}
+
+async fn audit_inner(
+    state: &AppState,
+    principal: &Principal,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let q = query_of(q)?;
     check_query(&q, &["action", "actor", "after_id", "limit"])?;
     let after_id = match q.get("after_id") {
         None => 0,
@@ -346,7 +431,7 @@ pub async fn audit_log(
         limit: parse_limit(&q, 1000)?,
     };
     let actor = principal.actor.clone();
-    let events = blocking(&state, move |s| {
+    let events = blocking(state, move |s| {
         let events = s.audit(&filter)?;
         s.append_audit(
             AuditEvent::new(&actor, "audit.read", None, "ok")
@@ -358,18 +443,29 @@ pub async fn audit_log(
     Ok(Json(json!({"object": "list", "data": events})))
 }
 
-/// `GET /v1/training/export?format=chat-jsonl|eval-jsonl&min_quality=0.8`.
+/// `GET /v1/training/export?format=chat-jsonl|eval-jsonl&min_quality=0.8`: the whole
+/// export as one JSON-lines body (defaults as the command line: chat-jsonl, 0.8).
 pub async fn training_export(
     State(state): State<AppState>,
     principal: Principal,
-    Query(q): Query<HashMap<String, String>>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let r = export_inner(&state, &principal, q).await;
+    refused(&state, &principal, "training.export", None, r).await
+}
+
+async fn export_inner(
+    state: &AppState,
+    principal: &Principal,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query_of(q)?;
     check_query(&q, &["format", "min_quality"])?;
     let format = q.get("format").map_or("chat-jsonl", String::as_str);
     let format = crate::training::Format::parse(format)
         .ok_or_else(|| ApiError::invalid("format", "`format` must be chat-jsonl or eval-jsonl"))?;
     let min_quality = match q.get("min_quality") {
-        None => 0.0,
+        None => 0.8,
         Some(v) => match v.parse::<f64>() {
             Ok(x) if (0.0..=1.0).contains(&x) => x,
             _ => {
@@ -381,7 +477,7 @@ pub async fn training_export(
         },
     };
     let actor = principal.actor.clone();
-    let body = blocking(&state, move |s| {
+    let body = blocking(state, move |s| {
         let mut buf = Vec::new();
         crate::training::export(s, format, min_quality, &actor, &mut buf)?;
         Ok(buf)

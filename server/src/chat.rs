@@ -501,12 +501,18 @@ fn resolve_care(principal: &Principal, job: &ChatJob) -> Result<CareCtx, ApiErro
             "`medserve.end_session` ends a triage session; this is not one",
         ));
     }
+    let consent = c.consent.unwrap_or(principal.settings.consent);
     Ok(CareCtx {
         triage,
         session_id: c.session_id.clone(),
         end_session: c.end_session,
-        consent: c.consent.unwrap_or(principal.settings.consent),
-        messages: job.messages.clone(),
+        consent,
+        // The conversation is kept (in memory) only when a report or record may need it.
+        messages: if triage || consent {
+            job.messages.clone()
+        } else {
+            Vec::new()
+        },
         vitals: job.vitals.clone(),
     })
 }

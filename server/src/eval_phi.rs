@@ -411,57 +411,36 @@ fn message(rng: &mut StdRng, kind: usize) -> (String, Vec<Plant>) {
             let m = rng.random_range(1..13);
             let y = rng.random_range(1935..2024);
             let month = MONTHS[m - 1];
-            let (text, date, specific) = match v {
-                0 => {
-                    let s = format!("{d:02}/{m:02}/{y}");
-                    (
-                        format!("My date of birth is {s}."),
-                        s.clone(),
-                        format!("{d:02}/{m:02}"),
-                    )
-                }
-                1 => {
-                    let s = format!("{month} {d}, {y}");
-                    (
-                        format!("I was admitted on {s} for pneumonia."),
-                        s,
-                        format!("{month} {d}"),
-                    )
-                }
-                2 => {
-                    let s = format!("{d}th {month}");
-                    (
-                        format!("The rash started on the {s} and is spreading."),
-                        s.clone(),
-                        s,
-                    )
-                }
-                3 => {
-                    let s = format!("{y}-{m:02}-{d:02}");
-                    (
-                        format!("My last blood test was on {s}."),
-                        s.clone(),
-                        format!("{m:02}-{d:02}"),
-                    )
-                }
-                4 => {
-                    let s = format!("{d}/{m}/{}", y % 100);
-                    (
-                        format!("DOB {s}, asking about my repeat prescription."),
-                        s.clone(),
-                        s,
-                    )
-                }
-                _ => {
-                    let s = format!("{d} {month} {y}");
-                    (
-                        format!("I had my operation on {s} and still have pain."),
-                        s,
-                        format!("{d} {month}"),
-                    )
-                }
+            // The needle is the part more specific than the year (the year may stay).
+            let (text, specific) = match v {
+                0 => (
+                    format!("My date of birth is {d:02}/{m:02}/{y}."),
+                    format!("{d:02}/{m:02}"),
+                ),
+                1 => (
+                    format!("I was admitted on {month} {d}, {y} for pneumonia."),
+                    format!("{month} {d}"),
+                ),
+                2 => (
+                    format!("The rash started on the {d}th {month} and is spreading."),
+                    format!("{d}th {month}"),
+                ),
+                3 => (
+                    format!("My last blood test was on {y}-{m:02}-{d:02}."),
+                    format!("{m:02}-{d:02}"),
+                ),
+                4 => (
+                    format!(
+                        "DOB {d}/{m}/{:02}, asking about my repeat prescription.",
+                        y % 100
+                    ),
+                    format!("{d}/{m}/{:02}", y % 100),
+                ),
+                _ => (
+                    format!("I had my operation on {d} {month} {y} and still have pain."),
+                    format!("{d} {month}"),
+                ),
             };
-            let _ = date;
             (
                 text,
                 vec![Plant {

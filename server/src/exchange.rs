@@ -46,6 +46,21 @@ pub struct AssessmentRef {
     pub disposition: Disposition,
 }
 
+/// `medserve.assessment`: the report, or why a report that was due is missing.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum AssessmentFacts {
+    /// Stored: `{id, version, urgency, disposition}`.
+    Stored(AssessmentRef),
+    /// Due but not stored: `{"stored": false, "reason": "store_unavailable"}`.
+    NotStored {
+        /// Always false.
+        stored: bool,
+        /// Why.
+        reason: &'static str,
+    },
+}
+
 /// `medserve.training`: whether the exchange was logged for training.
 #[derive(Debug, Clone, Serialize, Default, PartialEq)]
 pub struct TrainingFacts {
@@ -87,7 +102,7 @@ pub async fn finish(
     state: &AppState,
     ctx: &CareCtx,
     answer: Answer<'_>,
-) -> (Option<AssessmentRef>, TrainingFacts) {
+) -> (Option<AssessmentFacts>, TrainingFacts) {
     let trigger = if answer.red_flag.is_some() {
         Some(Trigger::RedFlag)
     } else if ctx.end_session {
@@ -119,23 +134,37 @@ pub async fn finish(
                 }
             },
         };
-        match crate::care::blocking(state, move |s| s.save_assessment(new)).await {
-            Ok(a) => {
-                if let Some(slot) = slot {
-                    slot.send(triage::SummaryJob {
-                        assessment_id: a.id.clone(),
-                        messages: ctx.messages.clone(),
-                    });
-                }
-                assessment = Some(AssessmentRef {
-                    id: a.id,
-                    version: a.version,
-                    urgency: a.urgency,
-                    disposition: a.disposition,
+        // Storing and queueing run in their own task: a client that disconnects meanwhile
+        // cannot leave a stored report without its summary job.
+        let st = state.clone();
+        let messages = ctx.messages.clone();
+        let saved = tokio::spawn(async move {
+            let a = crate::care::blocking(&st, move |s| s.save_assessment(new)).await?;
+            if let Some(slot) = slot {
+                slot.send(triage::SummaryJob {
+                    assessment_id: a.id.clone(),
+                    messages,
                 });
             }
-            Err(e) => tracing::error!(error = %e, "assessment report not stored"),
-        }
+            Ok::<_, crate::error::ApiError>(a)
+        })
+        .await;
+        assessment = Some(match saved {
+            Ok(Ok(a)) => AssessmentFacts::Stored(AssessmentRef {
+                id: a.id,
+                version: a.version,
+                urgency: a.urgency,
+                disposition: a.disposition,
+            }),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "assessment report not stored");
+                not_stored(state, "assessment")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "assessment report task failed");
+                not_stored(state, "assessment")
+            }
+        });
     }
     if !ctx.consent {
         return (
@@ -161,7 +190,10 @@ pub async fn finish(
         tool_runs: answer.tool_runs,
         retrieval_ids: answer.retrieval_ids,
         model,
-        assessment_id: assessment.as_ref().map(|a| a.id.clone()),
+        assessment_id: match &assessment {
+            Some(AssessmentFacts::Stored(a)) => Some(a.id.clone()),
+            _ => None,
+        },
     });
     let id = rec.id.clone();
     let training = match crate::care::blocking(state, move |s| s.insert_training(&rec)).await {
@@ -172,6 +204,10 @@ pub async fn finish(
         },
         Err(e) => {
             tracing::error!(error = %e, "training record not stored");
+            state.metrics().inc(
+                "medserve_store_failures_total",
+                vec![("record", "training".into())],
+            );
             TrainingFacts {
                 reason: Some("store_unavailable"),
                 ..Default::default()
@@ -179,4 +215,16 @@ pub async fn finish(
         }
     };
     (assessment, training)
+}
+
+/// Counts a report that was due but not stored, and says so to the client.
+fn not_stored(state: &AppState, record: &'static str) -> AssessmentFacts {
+    state.metrics().inc(
+        "medserve_store_failures_total",
+        vec![("record", record.into())],
+    );
+    AssessmentFacts::NotStored {
+        stored: false,
+        reason: "store_unavailable",
+    }
 }

@@ -859,8 +859,9 @@ pub struct MedserveFacts {
     /// Milliseconds from request arrival to the end of generation.
     pub total_ms: u64,
     /// The assessment report this exchange created or revised (`null`: none), already
-    /// stored: `{id, version, urgency, disposition}`.
-    pub assessment: Option<crate::exchange::AssessmentRef>,
+    /// stored: `{id, version, urgency, disposition}`; or, when a report was due but the
+    /// store failed, `{"stored": false, "reason": "store_unavailable"}`.
+    pub assessment: Option<crate::exchange::AssessmentFacts>,
     /// Whether the exchange was logged, de-identified, for training: `{recorded, id}` or
     /// `{recorded: false, reason}`. Stored before this response was sent.
     pub training: crate::exchange::TrainingFacts,

@@ -67,10 +67,11 @@ struct Replaced(BTreeMap<&'static str, usize>);
 
 impl Replaced {
     fn redact(&mut self, text: &str) -> String {
-        for span in phi::detect_phi(text) {
+        let spans = phi::detect_phi(text);
+        for span in &spans {
             *self.0.entry(span.kind.tag()).or_default() += 1;
         }
-        phi::redact(text)
+        phi::redact_spans(text, &spans)
     }
 }
 

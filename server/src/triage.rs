@@ -210,30 +210,40 @@ pub fn build_report(input: &ReportInput<'_>) -> NewAssessment {
         .filter(|m| m.role == Role::User)
         .map(|m| m.content.as_str())
         .collect();
+    // Every text field comes from the de-identified messages: whole messages are redacted
+    // first, so the rules that need context ("Mr. Okafor", "a.b@c.org") see it.
+    let redacted: Vec<String> = user.iter().map(|t| phi::redact(t)).collect();
+    let redacted_refs: Vec<&str> = redacted.iter().map(String::as_str).collect();
     // The chief complaint: the first sentence of the patient's that names a symptom (a
     // greeting is not a complaint), else their first sentence.
-    let all_sentences: Vec<&str> = user.iter().flat_map(|t| sentences(t)).collect();
+    let all_sentences: Vec<&str> = redacted_refs.iter().flat_map(|t| sentences(t)).collect();
     let chief = all_sentences
         .iter()
         .find(|s| SYMPTOM_RES.iter().any(|(_, re)| re.is_match(s)))
         .or(all_sentences.first())
         .map(|first| {
-            let mut s: String = phi::redact(first).chars().take(200).collect();
-            if s.chars().count() == 200 && first.chars().count() > 200 {
+            let mut s: String = first.chars().take(200).collect();
+            if first.chars().count() > 200 {
                 s.push('…');
             }
             s
         })
         .unwrap_or_default();
-    let symptoms = extract_symptoms(&user);
+    let symptoms = extract_symptoms(&redacted_refs);
 
-    // Red flags over the whole conversation (the request's own, plus earlier turns').
+    // Red flags over the whole conversation (the request's own, plus earlier turns'),
+    // detected on the words as written. A matched phrase is kept only if it survives
+    // de-identification unchanged.
     let mut flags: Vec<Value> = Vec::new();
     let mut push_flag = |category: &str, phrase: &str| {
-        let phrase = phi::redact(phrase);
+        let phrase = if redacted.iter().any(|r| r.contains(phrase)) {
+            phrase
+        } else {
+            "[REDACTED]"
+        };
         if !flags
             .iter()
-            .any(|f| f["category"] == category && f["matched"] == phrase.as_str())
+            .any(|f| f["category"] == category && f["matched"] == phrase)
         {
             flags.push(json!({"category": category, "matched": phrase}));
         }
@@ -430,7 +440,12 @@ pub async fn fill_summary(
         .flatten()
         .and_then(|v| v["summary"].as_str().map(phi::redact))
         .filter(|s| !s.trim().is_empty());
-    let change = Change::Summary { text: summary };
+    store_summary(store, assessment_id, summary).await;
+}
+
+/// Stores a summary (`None`: failed) as a new revision by the server.
+async fn store_summary(store: Arc<dyn Store>, assessment_id: String, text: Option<String>) {
+    let change = Change::Summary { text };
     let res = tokio::task::spawn_blocking(move || {
         store.change_assessment(&assessment_id, change, &crate::store::Actor::system(), None)
     })
@@ -484,6 +499,26 @@ mod tests {
         assert!(r.report["red_flags"][0]["category"].is_string());
         assert_eq!(r.report["transcript"]["messages"], 2);
         assert_eq!(r.report["transcript"]["sha256"].as_str().unwrap().len(), 64);
+    }
+
+    #[test]
+    fn context_rules_see_whole_messages_before_sentences_are_split() {
+        let msgs = [user(
+            "Mr. Okafor has had a cough for 4 days. Email john.smith@example.org please.",
+        )];
+        let r = build_report(&ReportInput {
+            session_id: "s2",
+            messages: &msgs,
+            vitals: None,
+            red_flag: None,
+            trigger: Trigger::SessionEnd,
+        });
+        let text = r.report.to_string();
+        assert!(
+            !text.contains("Okafor") && !text.contains("smith"),
+            "{text}"
+        );
+        assert_eq!(r.report["symptoms"][0]["duration"], "4 days");
     }
 
     #[test]

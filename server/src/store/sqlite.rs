@@ -123,7 +123,7 @@ impl<R: Send, F: FnOnce(&Connection) -> StoreResult<R> + Send> Job for Typed<R, 
     fn finish(self: Box<Self>, committed: Result<(), String>) {
         let out = match (committed, self.result) {
             (Ok(()), Some(r)) => r,
-            (Ok(()), None) => Err(StoreError::Closed),
+            (Ok(()), None) => Err(StoreError::Commit("the write failed unexpectedly".into())),
             (Err(e), _) => Err(StoreError::Commit(e)),
         };
         let _ = self.reply.send(out);
@@ -134,8 +134,12 @@ impl<R: Send, F: FnOnce(&Connection) -> StoreResult<R> + Send> Job for Typed<R, 
 pub struct SqliteStore {
     path: PathBuf,
     jobs: Mutex<Option<SyncSender<Box<dyn Job>>>>,
-    reader: Mutex<Connection>,
+    /// WAL readers: a long read (an export) holds one, key lookups use the others.
+    readers: Vec<Mutex<Connection>>,
 }
+
+/// Read connections kept open.
+const READERS: usize = 4;
 
 fn configure(conn: &Connection) -> StoreResult<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -193,8 +197,12 @@ impl SqliteStore {
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         migrate(&mut writer, MIGRATIONS.len())?;
-        let reader = Connection::open(path)?;
-        configure(&reader)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open(path)?;
+            configure(&reader)?;
+            readers.push(Mutex::new(reader));
+        }
         let (tx, rx) = mpsc::sync_channel::<Box<dyn Job>>(4096);
         std::thread::Builder::new()
             .name("medserve-store".into())
@@ -203,7 +211,7 @@ impl SqliteStore {
         Ok(Self {
             path: path.to_path_buf(),
             jobs: Mutex::new(Some(tx)),
-            reader: Mutex::new(reader),
+            readers,
         })
     }
 
@@ -234,8 +242,14 @@ impl SqliteStore {
         answer.recv().map_err(|_| StoreError::Closed)?
     }
 
+    /// Runs `f` on a free read connection (waiting for the first one if all are busy).
     fn read<R>(&self, f: impl FnOnce(&Connection) -> StoreResult<R>) -> StoreResult<R> {
-        let conn = self.reader.lock().map_err(|_| StoreError::Closed)?;
+        for r in &self.readers {
+            if let Ok(conn) = r.try_lock() {
+                return f(&conn);
+            }
+        }
+        let conn = self.readers[0].lock().map_err(|_| StoreError::Closed)?;
         f(&conn)
     }
 }
@@ -265,8 +279,18 @@ fn run_group(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), String
     for job in batch.iter_mut() {
         conn.execute_batch("SAVEPOINT job")
             .map_err(|e| e.to_string())?;
-        // A failed job is undone alone; the others in the group still commit.
-        if !job.run(conn) {
+        // A failed (or panicking) job is undone alone; the others in the group still
+        // commit, and the writer thread survives.
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(conn)))
+            .unwrap_or_else(|_| {
+                tracing::error!("a store write panicked; it is rolled back");
+                false
+            });
+        if conn.is_autocommit() {
+            // SQLite itself ended the transaction (e.g. out of disk): fail the group.
+            return Err("the transaction was rolled back by SQLite".into());
+        }
+        if !ok {
             conn.execute_batch("ROLLBACK TO job")
                 .map_err(|e| e.to_string())?;
         }
@@ -636,6 +660,11 @@ impl Store for SqliteStore {
                 };
             write_assessment(c, &a)?;
             write_revision(c, &a, action, &system, before)?;
+            insert_audit(
+                c,
+                AuditEvent::new(&system, &format!("assessment.{action}"), Some(&a.id), "ok")
+                    .detail(json!({"version": a.version, "urgency": a.urgency})),
+            )?;
             Ok(a)
         })
     }

@@ -231,8 +231,21 @@ fn workflow_rules_versions_and_queue_order() {
         .iter()
         .all(|a| a.id != emergency.id));
     let audit = store.audit(&AuditFilter::default()).unwrap();
+    let by_nurses: Vec<&str> = audit
+        .iter()
+        .filter(|e| e.actor.role == "nurse")
+        .map(|e| e.action.as_str())
+        .collect();
     assert_eq!(
-        audit.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        audit
+            .iter()
+            .filter(|e| e.action.starts_with("assessment.create"))
+            .count(),
+        3,
+        "the server's own reports are audited"
+    );
+    assert_eq!(
+        by_nurses,
         ["assessment.claim", "assessment.override"],
         "failed changes roll back with their audit row; the caller audits the refusal"
     );
@@ -268,4 +281,15 @@ fn keys_are_stored_as_hashes_and_revoked_once() {
         .map(|e| e.result)
         .collect();
     assert_eq!(results, ["ok", "not_found"]);
+}
+
+#[test]
+fn a_panicking_write_fails_alone_and_the_writer_lives_on() {
+    let store = SqliteStore::open(&temp_db("panic")).unwrap();
+    let r: StoreResult<()> = store.write(|_| panic!("bug in a write"));
+    assert!(matches!(r, Err(StoreError::Commit(_))), "{r:?}");
+    store
+        .append_audit(AuditEvent::new(&Actor::cli(), "key.list", None, "ok"))
+        .expect("later writes still commit");
+    assert_eq!(store.audit(&AuditFilter::default()).unwrap().len(), 1);
 }
