@@ -495,7 +495,8 @@ const RULE_SRC: &[(PhiKind, Check, &str)] = &[
     (
         PhiKind::Name,
         Check::NotStop,
-        r"(?i:thanks|thank you|regards|kind regards|best wishes|best|cheers|sincerely|many thanks|love|from)[ \t]*,?[ \t]*\n?[ \t]*(?P<v>[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?)[ \t]*[.!]?[ \t]*$",
+        // A sign-off ends its line, not necessarily the message (a P.S. may follow).
+        r"(?m)\b(?i:thanks|thank you|regards|kind regards|best wishes|best|cheers|sincerely|many thanks|love|from)[ \t]*,?[ \t]*\n?[ \t]*(?P<v>[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?)[ \t]*[.!]?[ \t]*$",
     ),
     (
         PhiKind::Name,
@@ -1861,6 +1862,11 @@ mod tests {
         has("Charlotte has a rash", PhiKind::Name, "Charlotte");
         none_of("We drove to Charlotte yesterday", PhiKind::Name);
         none_of("I'm Very Tired", PhiKind::Name);
+        has(
+            "Can you check my inhaler?\n\nThanks,\nDagny Yamamoto\nP.S. it is blue",
+            PhiKind::Name,
+            "Dagny Yamamoto",
+        );
     }
 
     #[test]
