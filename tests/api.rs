@@ -610,6 +610,74 @@ fn eight_concurrent_streams_all_complete() {
     });
 }
 
+/// Concurrent greedy requests must get the answers they get alone. Two different questions
+/// of the same token length share decode steps (mistral.rs batches sequences of equal
+/// length); before the attention fix in `patches/` every row of such a batch received the
+/// attention output of the last row, so one of the two answers came out wrong. The others
+/// (different lengths) run in their own length buckets and must be unaffected too.
+/// (Whether the pair lands in one step depends on arrival; when it does not, the test still
+/// checks that concurrency does not change answers.)
+#[test]
+fn concurrent_answers_match_their_solo_answers() {
+    let s = TestServer::shared();
+    let prompts = [
+        "What is a fever?",
+        "What is a cough?",
+        "Explain in simple words what high blood pressure means for an older adult.",
+        "List two common causes of a headache.",
+    ];
+    let url = s.url("/v1/chat/completions");
+    run(async {
+        let ask = |prompt: &str| {
+            let url = url.clone();
+            let body = chat(prompt, json!({"max_tokens": 48}));
+            async move {
+                let (status, v) = post_json(&url, &body).await;
+                assert_eq!(status, 200, "{v}");
+                (
+                    v["choices"][0]["message"]["content"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                    v["usage"]["prompt_tokens"].as_u64().unwrap(),
+                )
+            }
+        };
+        let mut solo = Vec::new();
+        for p in prompts {
+            solo.push(ask(p).await);
+        }
+        assert_eq!(
+            solo[0].1, solo[1].1,
+            "the first two prompts must be the same length"
+        );
+        assert_ne!(solo[0].0, solo[1].0, "and get different answers");
+        // A long generation keeps the engine busy, so the four requests queue up and the
+        // two of equal length are scheduled (prefilled and decoded) together.
+        let mut blocker = client()
+            .post(&url)
+            .json(&chat(
+                "Write a long story about a hospital.",
+                json!({"max_tokens": 400, "stream": true}),
+            ))
+            .send()
+            .await
+            .unwrap();
+        let mut parser = SseParser::default();
+        let mut seen = 0;
+        while seen < 4 {
+            let chunk = blocker.chunk().await.unwrap().unwrap();
+            seen += parser.push(&chunk).len();
+        }
+        let together: Vec<_> = prompts.iter().map(|p| tokio::spawn(ask(p))).collect();
+        for (i, t) in together.into_iter().enumerate() {
+            let (text, _) = t.await.unwrap();
+            assert_eq!(text, solo[i].0, "prompt {i} concurrent vs alone");
+        }
+        drop(blocker);
+    });
+}
+
 #[test]
 fn overload_gets_429_and_a_disconnect_frees_the_slot() {
     // One admission slot on the shared real engine.
