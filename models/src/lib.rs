@@ -7,6 +7,8 @@
 
 #![deny(missing_docs)]
 
+#[cfg(test)]
+mod attention_tests;
 pub mod fake;
 pub mod gguf;
 pub mod mistral;
