@@ -610,13 +610,12 @@ fn eight_concurrent_streams_all_complete() {
     });
 }
 
-/// Concurrent greedy requests must get the answers they get alone. Two different questions
-/// of the same token length share decode steps (mistral.rs batches sequences of equal
-/// length); before the attention fix in `patches/` every row of such a batch received the
-/// attention output of the last row, so one of the two answers came out wrong. The others
-/// (different lengths) run in their own length buckets and must be unaffected too.
-/// (Whether the pair lands in one step depends on arrival; when it does not, the test still
-/// checks that concurrency does not change answers.)
+/// Concurrent greedy requests must get the answers they get alone, bit for bit. While a long
+/// generation runs, four requests arrive: two different questions of the same token length
+/// (before the attention fix in `patches/`, every row of a batched decode step received the
+/// attention output of the last row) and two of other lengths, which decode in the same steps
+/// from left-padded KV caches (a wrong padding mask, cache copy or position would change
+/// their text).
 #[test]
 fn concurrent_answers_match_their_solo_answers() {
     let s = TestServer::shared();
