@@ -50,6 +50,17 @@ fn reference(
     out
 }
 
+/// Plain attention parameters: `h` query heads over `kvh` KV heads of width `d`.
+fn params(h: usize, kvh: usize, d: usize) -> SdpaParams {
+    SdpaParams {
+        n_kv_groups: h / kvh,
+        softcap: None,
+        softmax_scale: 1.0 / (d as f32).sqrt(),
+        sliding_window: None,
+        sinks: None,
+    }
+}
+
 #[test]
 fn cpu_decode_attention_matches_reference() {
     let dev = Device::Cpu;
@@ -72,13 +83,7 @@ fn cpu_decode_attention_matches_reference() {
             }
         }
         let mask_t = Tensor::from_vec(mask.clone(), (b, 1, 1, len), &dev).unwrap();
-        let params = SdpaParams {
-            n_kv_groups: h / kvh,
-            softcap: None,
-            softmax_scale: 1.0 / (d as f32).sqrt(),
-            sliding_window: None,
-            sinks: None,
-        };
+        let params = params(h, kvh, d);
         let use_mask = pads.iter().any(|p| *p > 0);
         let got = Sdpa
             .run_attention(
@@ -121,13 +126,7 @@ fn cpu_decode_attention_matches_reference() {
 fn a_left_padded_row_equals_the_row_alone() {
     let dev = Device::Cpu;
     let (h, kvh, d, cap) = (9, 3, 64, 128);
-    let params = SdpaParams {
-        n_kv_groups: h / kvh,
-        softcap: None,
-        softmax_scale: 1.0 / (d as f32).sqrt(),
-        sliding_window: None,
-        sinks: None,
-    };
+    let params = params(h, kvh, d);
     for (len, pad) in [(39usize, 3usize), (70, 17), (50, 32), (20, 1)] {
         // Row 0 is the longer neighbour; row 1 holds the short sequence after `pad` zeros.
         let q = Tensor::randn(0f32, 1.0, (2, h, 1, d), &dev).unwrap();
