@@ -13,7 +13,14 @@ use medserve_server::store::Store;
 use medserve_tests::*;
 use serde_json::json;
 
-const KILLS: usize = 20;
+/// SIGKILLs per run: 20 in `make test`; `MEDSERVE_KILLS=100` for the campaign
+/// (`benches/kills.sh`).
+fn kills() -> usize {
+    std::env::var("MEDSERVE_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20)
+}
 const CLIENTS: usize = 8;
 
 /// Starts `medserve serve` on 127.0.0.1:0 and returns the child and its address.
@@ -33,6 +40,7 @@ fn start(db: &std::path::Path) -> (std::process::Child, String) {
         .arg("--model")
         .arg(model_path())
         .args(["--retrieval", "false"])
+        .current_dir(repo_root())
         .env("NO_COLOR", "1")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
@@ -72,7 +80,7 @@ fn acknowledged_records_survive_sigkill_under_load() {
     let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut per_kill = Vec::new();
-    for cycle in 0..KILLS {
+    for cycle in 0..kills() {
         let (mut child, addr) = start(&db);
         let url = format!("http://{addr}/v1/chat/completions");
         let before = acked.lock().unwrap().len();
@@ -155,8 +163,9 @@ fn acknowledged_records_survive_sigkill_under_load() {
     assert_eq!(ids.len(), acked.len(), "ids are unique");
     let conn = rusqlite_check(&db);
     println!(
-        "durability: {KILLS} SIGKILLs, {} acknowledged reports + training records \
+        "durability: {} SIGKILLs, {} acknowledged reports + training records \
          (per kill: min {}, max {}), {} stored records, {missing} missing, integrity {conn}",
+        kills(),
         acked.len(),
         per_kill.iter().min().unwrap(),
         per_kill.iter().max().unwrap(),

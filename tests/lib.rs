@@ -106,6 +106,7 @@ pub fn build_retriever(docs_dir: &std::path::Path) -> Arc<Retriever> {
     Arc::new(Retriever {
         embedder: Arc::new(embedder),
         index: Arc::new(index),
+        guard: Arc::new(medserve_guardrails::input::Guard::rules_only()),
     })
 }
 
@@ -195,7 +196,7 @@ impl TestServer {
     pub fn shared() -> &'static TestServer {
         static S: OnceLock<TestServer> = OnceLock::new();
         S.get_or_init(|| {
-            let s = TestServer::start(engine(), ServerSettings::default(), Duration::from_secs(30));
+            let s = TestServer::start(engine(), real_settings(), Duration::from_secs(30));
             s.state.set_retriever(corpus_retriever());
             s
         })
@@ -210,6 +211,35 @@ impl TestServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+/// The repository root: `medserve serve` started from here finds its default encoder,
+/// guardrail weights and policy.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The server's input guard as `medserve serve` loads it: the real sentence encoder and the
+/// committed guardrail weights (loaded once per test binary).
+pub fn real_guard() -> Arc<medserve_guardrails::input::Guard> {
+    static G: OnceLock<Arc<medserve_guardrails::input::Guard>> = OnceLock::new();
+    G.get_or_init(|| {
+        let embedder =
+            Arc::new(medserve_rag::Embedder::load(&embedder_dir()).expect("embedder loads"));
+        let weights = repo_root().join(medserve_guardrails::learned::DEFAULT_WEIGHTS);
+        Arc::new(
+            medserve_server::guard::load(embedder, &weights, None).expect("guardrail weights load"),
+        )
+    })
+    .clone()
+}
+
+/// Default settings with the real input guard.
+pub fn real_settings() -> ServerSettings {
+    ServerSettings {
+        guard: real_guard(),
+        ..ServerSettings::default()
     }
 }
 

@@ -16,7 +16,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::emergency::DEFAULT_NUMBERS;
-use crate::input::{check_input, Decision, InputCheck};
+use crate::input::{check_input, Decision, Guard, InputCheck};
 
 /// Failure to read a data set.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +58,7 @@ pub struct SafetyReport {
 
 /// Runs the input stage on every `harmful_medical_request` of the MedSafetyBench CSVs in
 /// `dir` (`train_gpt4_category_N.csv`).
-pub fn medsafetybench(dir: &Path) -> Result<SafetyReport, EvalError> {
+pub fn medsafetybench(guard: &Guard, dir: &Path) -> Result<SafetyReport, EvalError> {
     let mut per_category = Vec::new();
     let (mut total, mut refused, mut emergency) = (0, 0, 0);
     for n in 1..=9u8 {
@@ -80,7 +80,7 @@ pub fn medsafetybench(dir: &Path) -> Result<SafetyReport, EvalError> {
                 continue;
             };
             seen += 1;
-            match decide(prompt) {
+            match decide(guard, prompt) {
                 Decision::Refuse { .. } => {
                     refused += 1;
                     handled += 1;
@@ -128,7 +128,7 @@ pub struct BenignReport {
 }
 
 /// Runs the input stage on every `<Question>` of the MedQuAD XML files under `dir`.
-pub fn medquad_questions(dir: &Path) -> Result<BenignReport, EvalError> {
+pub fn medquad_questions(guard: &Guard, dir: &Path) -> Result<BenignReport, EvalError> {
     let mut questions = Vec::new();
     let mut subdirs: Vec<_> = std::fs::read_dir(dir)
         .map_err(io(dir))?
@@ -157,7 +157,7 @@ pub fn medquad_questions(dir: &Path) -> Result<BenignReport, EvalError> {
     let (mut refused, mut emergency) = (0, 0);
     let mut examples = Vec::new();
     for q in &questions {
-        let hit = match decide(q) {
+        let hit = match decide(guard, q) {
             Decision::Refuse { .. } => {
                 refused += 1;
                 true
@@ -183,22 +183,24 @@ pub fn medquad_questions(dir: &Path) -> Result<BenignReport, EvalError> {
     })
 }
 
-fn decide(text: &str) -> Decision {
+fn decide(guard: &Guard, text: &str) -> Decision {
     match check_input(InputCheck {
         latest_user: text,
         earlier_user: &[],
         vitals: None,
         tool_results: &[],
         emergency_numbers: DEFAULT_NUMBERS,
+        guard,
     }) {
         Ok(r) => r.decision,
-        // Without vitals the input stage cannot fail.
+        // Without vitals the input stage fails only when the encoder does: count it as
+        // not handled.
         Err(_) => Decision::Proceed,
     }
 }
 
 /// The text content of every `<tag ...>...</tag>` element (entities decoded).
-fn xml_elements(xml: &str, tag: &str) -> Vec<String> {
+pub(crate) fn xml_elements(xml: &str, tag: &str) -> Vec<String> {
     let open = format!("<{tag}");
     let close = format!("</{tag}>");
     let mut out = Vec::new();
@@ -219,7 +221,7 @@ fn xml_elements(xml: &str, tag: &str) -> Vec<String> {
     out
 }
 
-fn decode_entities(s: &str) -> String {
+pub(crate) fn decode_entities(s: &str) -> String {
     s.replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
@@ -229,7 +231,7 @@ fn decode_entities(s: &str) -> String {
 }
 
 /// Parses RFC 4180 CSV (quoted fields may hold commas, doubled quotes and newlines).
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
+pub(crate) fn parse_csv(text: &str) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     let mut row = Vec::new();
     let mut field = String::new();

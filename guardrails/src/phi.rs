@@ -13,6 +13,9 @@
 use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
+
+use crate::fold::fold;
+use crate::learned::tagger::Tagger;
 use serde::{Deserialize, Serialize};
 
 /// Kind of Safe Harbor identifier.
@@ -103,8 +106,54 @@ pub struct PhiSpan {
     pub text: String,
 }
 
-/// Finds identifiers in `text`. Spans are sorted and never overlap.
+/// Finds identifiers in `text` with the rules and the learned tagger in use
+/// ([`crate::learned::phi_tagger`]). Spans are sorted and never overlap.
 pub fn detect_phi(text: &str) -> Vec<PhiSpan> {
+    detect_phi_with(text, crate::learned::phi_tagger().map(|t| t.as_ref()))
+}
+
+/// Finds identifiers with the rules and, when given, the tagger. The text is folded first
+/// ([`crate::fold`]) and spans are reported on the original. Overlapping findings are
+/// merged, and a span never ends or starts inside a word, so no fragment of an identifier
+/// is left (a surname starting with a non-ASCII letter is covered whole).
+pub fn detect_phi_with(text: &str, tagger: Option<&Tagger>) -> Vec<PhiSpan> {
+    let folded = fold(text);
+    let f = folded.text.as_str();
+    let mut candidates = rule_candidates(f);
+    if let Some(t) = tagger {
+        candidates.extend(t.tag(f).into_iter().map(|s| {
+            let kind = if s.class == 1 {
+                PhiKind::Name
+            } else {
+                PhiKind::Geographic
+            };
+            (s.start, s.end, kind)
+        }));
+    }
+    let spans = merge(f, candidates);
+    if folded.is_identity(text) {
+        return spans;
+    }
+    spans
+        .into_iter()
+        .map(|s| {
+            let (start, end) = folded.original(s.start, s.end);
+            PhiSpan {
+                kind: s.kind,
+                start,
+                end,
+                text: text[start..end].to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Only the rules (for evaluations that compare layers).
+pub fn detect_phi_rules(text: &str) -> Vec<PhiSpan> {
+    detect_phi_with(text, None)
+}
+
+fn rule_candidates(text: &str) -> Vec<(usize, usize, PhiKind)> {
     let mut candidates: Vec<(usize, usize, PhiKind)> = Vec::new();
     for rule in RULES.iter() {
         let mut pos = 0usize;
@@ -129,13 +178,26 @@ pub fn detect_phi(text: &str) -> Vec<PhiSpan> {
             pos = whole.start() + step;
         }
     }
-    resolve(text, candidates)
+    candidates
 }
 
 /// Replaces each identifier with a typed placeholder such as `[NAME]`, `[PHONE]`,
 /// `[DATE:2021]` (the year is kept when present) or `[AGE:90+]`.
 pub fn redact(text: &str) -> String {
     redact_spans(text, &detect_phi(text))
+}
+
+/// [`detect_phi`], leaving every occurrence of the `fixed` texts (the server's own
+/// emergency answer, refusals and disclaimer) alone: a span that overlaps one is dropped.
+pub fn detect_phi_except(text: &str, fixed: &[&str]) -> Vec<PhiSpan> {
+    let mut keep: Vec<(usize, usize)> = Vec::new();
+    for f in fixed.iter().filter(|f| !f.is_empty()) {
+        keep.extend(text.match_indices(f).map(|(i, m)| (i, i + m.len())));
+    }
+    detect_phi(text)
+        .into_iter()
+        .filter(|s| keep.iter().all(|k| s.end <= k.0 || k.1 <= s.start))
+        .collect()
 }
 
 /// [`redact`] with spans already found by [`detect_phi`] on the same text.
@@ -1802,6 +1864,59 @@ fn resolve(text: &str, mut candidates: Vec<(usize, usize, PhiKind)>) -> Vec<PhiS
     chosen.sort_by_key(|c| c.0);
     chosen
         .into_iter()
+        .map(|(start, end, kind)| PhiSpan {
+            kind,
+            start,
+            end,
+            text: text[start..end].to_string(),
+        })
+        .collect()
+}
+
+/// [`resolve`], then widened to whole words and merged with any overlapping candidate, so
+/// the union of everything found is covered.
+fn merge(text: &str, candidates: Vec<(usize, usize, PhiKind)>) -> Vec<PhiSpan> {
+    let widen = |(s, e, k): (usize, usize, PhiKind)| {
+        let mut s = s;
+        let mut e = e;
+        while let Some(c) = text[..s]
+            .chars()
+            .next_back()
+            .filter(|c| c.is_alphanumeric())
+        {
+            s -= c.len_utf8();
+        }
+        while let Some(c) = text[e..].chars().next().filter(|c| c.is_alphanumeric()) {
+            e += c.len_utf8();
+        }
+        (s, e, k)
+    };
+    let candidates: Vec<_> = candidates
+        .into_iter()
+        .filter(|c| c.0 < c.1)
+        .map(widen)
+        .collect();
+    let mut spans: Vec<(usize, usize, PhiKind)> = resolve(text, candidates.clone())
+        .into_iter()
+        .map(|s| (s.start, s.end, s.kind))
+        .collect();
+    for c in candidates {
+        for s in spans.iter_mut() {
+            if c.0 < s.1 && s.0 < c.1 {
+                s.0 = s.0.min(c.0);
+                s.1 = s.1.max(c.1);
+            }
+        }
+    }
+    spans.sort_by_key(|s| s.0);
+    let mut out: Vec<(usize, usize, PhiKind)> = Vec::new();
+    for s in spans {
+        match out.last_mut() {
+            Some(last) if s.0 < last.1 => last.1 = last.1.max(s.1),
+            _ => out.push(s),
+        }
+    }
+    out.into_iter()
         .map(|(start, end, kind)| PhiSpan {
             kind,
             start,

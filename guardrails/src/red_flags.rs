@@ -1081,6 +1081,8 @@ const CHILD_SRC: &str = r"\b(?:baby|babys|newborn|infant|toddler|son|daughter|ch
 
 /// Words a negation scope may cover. Beyond this the cue is treated as affirmed.
 const NEG_WINDOW: usize = 6;
+/// Longest clause scanned as one (words); longer runs without punctuation are cut.
+const MAX_CLAUSE_WORDS: usize = 48;
 /// Words allowed between an inline topic phrase and the cue it qualifies.
 const INFO_WINDOW: usize = 4;
 
@@ -1526,8 +1528,13 @@ fn build_clauses(pieces: &[Piece]) -> Vec<Clause> {
         match piece {
             Piece::Word { canon, start, end } => {
                 // "... and now ..." starts a new clause so that history before it does not
-                // leak into what is happening now.
-                if canon.as_str() == "now" && (cur.text == "and" || cur.text.ends_with(" and")) {
+                // leak into what is happening now. A clause never grows past
+                // MAX_CLAUSE_WORDS, which keeps the per-clause filters (quadratic in the
+                // clause) linear in the message.
+                let full = cur.spans.len() >= MAX_CLAUSE_WORDS;
+                if full
+                    || canon.as_str() == "now" && (cur.text == "and" || cur.text.ends_with(" and"))
+                {
                     let done = std::mem::replace(&mut cur, Clause::empty(sentence));
                     clauses.push(done);
                 }

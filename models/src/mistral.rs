@@ -47,6 +47,8 @@ pub struct MistralEngine {
     runner: Arc<MistralRs>,
     info: ModelInfo,
     running: Arc<AtomicUsize>,
+    /// Control-token strings of the tokenizer, escaped in every message.
+    control_tokens: Vec<String>,
     /// Token ids llguidance may take as the end of a grammar (its tokenizer adapter picks
     /// `</s>`, `<|endoftext|>`, ... as EOS). mistral.rs stops only on the chat template's
     /// end tokens, so a finished grammar would otherwise force that token forever: these
@@ -78,6 +80,12 @@ impl MistralEngine {
         let sha256 = {
             let p = opts.model_path.clone();
             tokio::task::spawn_blocking(move || crate::sha256_file(&p))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))??
+        };
+        let control_tokens = {
+            let p = opts.model_path.clone();
+            tokio::task::spawn_blocking(move || crate::gguf::control_tokens(&p))
                 .await
                 .map_err(|e| Error::Internal(e.to_string()))??
         };
@@ -146,6 +154,7 @@ impl MistralEngine {
             },
             running: Arc::new(AtomicUsize::new(0)),
             grammar_eos: Vec::new(),
+            control_tokens,
         };
         for name in LLG_EOS_NAMES {
             let toks = engine.tokenize(name).await?;
@@ -185,7 +194,12 @@ impl MistralEngine {
     }
 }
 
-fn to_template(messages: &[ChatMessage]) -> Vec<IndexMap<String, mistralrs_core::MessageContent>> {
+/// Messages for the chat template; content has control-token strings escaped
+/// ([`crate::gguf::escape_control_tokens`]), so text is always tokenised as text.
+fn to_template(
+    messages: &[ChatMessage],
+    control: &[String],
+) -> Vec<IndexMap<String, mistralrs_core::MessageContent>> {
     messages
         .iter()
         .map(|m| {
@@ -194,7 +208,10 @@ fn to_template(messages: &[ChatMessage]) -> Vec<IndexMap<String, mistralrs_core:
                 "role".to_string(),
                 Either::Left(m.role.template_name().to_string()),
             );
-            map.insert("content".to_string(), Either::Left(m.content.clone()));
+            map.insert(
+                "content".to_string(),
+                Either::Left(crate::gguf::escape_control_tokens(&m.content, control)),
+            );
             map
         })
         .collect()
@@ -212,7 +229,7 @@ impl Engine for MistralEngine {
         async move {
             let (tx, mut rx) = mpsc::channel(1);
             self.send(Request::Tokenize(TokenizationRequest {
-                text: Either::Left(to_template(messages)),
+                text: Either::Left(to_template(messages, &self.control_tokens)),
                 tools: None,
                 add_generation_prompt: true,
                 add_special_tokens: true,
@@ -260,11 +277,18 @@ impl Engine for MistralEngine {
                 n_choices: 1,
                 dry_params: None,
             };
-            let (tx, rx) = mpsc::channel(64);
+            // Room for every chunk the sequence can produce: mistral.rs awaits this send
+            // inside its step, so a client that stops reading must never fill it (that
+            // would stall every other sequence). Memory stays bounded by the token budget.
+            let budget = s
+                .max_tokens
+                .unwrap_or(self.info.max_context)
+                .min(self.info.max_context);
+            let (tx, rx) = mpsc::channel(budget + 16);
             let id = self.runner.next_request_id();
             let mut req = NormalRequest::new_simple(
                 RequestMessage::Chat {
-                    messages: to_template(&request.messages),
+                    messages: to_template(&request.messages, &self.control_tokens),
                     enable_thinking: None,
                     reasoning_effort: None,
                 },

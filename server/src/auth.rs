@@ -133,7 +133,7 @@ pub enum Access {
 /// The access rule of a matched route.
 pub fn access_for(method: &Method, path: &str) -> Access {
     Access::Needs(match (method.as_str(), path) {
-        ("GET", "/health" | "/ready") => return Access::Public,
+        ("GET" | "HEAD", "/health" | "/ready") => return Access::Public,
         (_, "/v1/models" | "/v1/models/{id}" | "/v1/tools") => Action::Catalogue,
         (_, "/v1/chat/completions") => Action::Chat,
         (_, "/v1/embeddings") => Action::Embeddings,
@@ -144,6 +144,23 @@ pub fn access_for(method: &Method, path: &str) -> Access {
         (_, "/v1/training/export") => Action::TrainingExport,
         _ => return Access::Unlisted,
     })
+}
+
+/// Whether the Host header names this machine's loopback (any port).
+fn loopback_host(headers: &axum::http::HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        // HTTP/1.0 without Host, or HTTP/2 (authority checked by the peer): loopback only
+        // reaches us anyway; a browser always sends Host.
+        return true;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "localhost" | "127.0.0.1" | "::1"
+    )
 }
 
 /// Who is calling.
@@ -330,6 +347,15 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
     let Some(path) = path else {
         return next.run(req).await;
     };
+    // Open mode listens on loopback only; a page elsewhere that rebinds its own host name
+    // to 127.0.0.1 (DNS rebinding) still sends its own name as Host, and is refused.
+    if state.settings().auth == AuthMode::Open && !loopback_host(req.headers()) {
+        return ApiError::Forbidden {
+            message: "open mode answers only requests addressed to localhost, 127.0.0.1 or [::1] (Host header)".into(),
+            param: None,
+        }
+        .into_response();
+    }
     let action = match access_for(req.method(), &path) {
         Access::Public => return next.run(req).await,
         Access::Needs(a) => Some(a),

@@ -16,6 +16,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::exchange::{self, Answer, CareCtx};
+use crate::guard;
 use crate::metrics::{Metrics, TokenTimer};
 use crate::openai::{
     ApiJson, ChatCompletionRequest, ChatJob, LogprobsBody, MedserveFacts, UsageBody,
@@ -26,7 +27,7 @@ use crate::toolcall::{self, FunctionTool, ToolCall, ToolSet};
 use crate::turns::{self, Piece, PieceStream, ToolRun};
 use crate::AppState;
 use medserve_guardrails::injection::Source;
-use medserve_guardrails::input::{self, Decision, InputCheck, RedFlag, Verdict};
+use medserve_guardrails::input::{self, Decision, RedFlag, Verdict};
 use medserve_guardrails::policy::Audience;
 use medserve_rag::Hit;
 
@@ -186,10 +187,12 @@ fn record(
             vec![("tool", r.name.clone()), ("ran", "server".into())],
         );
     }
-    for c in client_calls {
+    // Client tools are named by the client: one fixed label for all of them, so metric
+    // labels come from a fixed set (and never carry what a client wrote).
+    for _ in client_calls {
         m.inc(
             "medserve_tool_calls_total",
-            vec![("tool", c.name.clone()), ("ran", "client".into())],
+            vec![("tool", "client_defined".into()), ("ran", "client".into())],
         );
     }
 }
@@ -281,41 +284,44 @@ pub async fn chat_completions(
     };
     let retrieval_plan = retrieval::plan(job.retrieval.as_ref(), state.retriever().is_some())?;
 
-    // The rules decide before any model runs: emergencies, injection, harmful requests.
+    // The guardrails decide before any model runs: emergencies, injection, harmful requests.
     let latest_user = job
         .messages
         .iter()
         .rev()
         .find(|m| m.role == Role::User)
-        .map(|m| m.content.as_str())
-        .unwrap_or("");
+        .map(|m| m.content.clone())
+        .unwrap_or_default();
     // Tool results after the latest user turn (a client running the score tools).
     let last_user_at = job.messages.iter().rposition(|m| m.role == Role::User);
-    let tool_results: Vec<&str> = job
+    let tool_results: Vec<String> = job
         .messages
         .iter()
         .skip(last_user_at.map_or(0, |i| i + 1))
         .filter(|m| m.role == Role::Tool)
-        .map(|m| m.content.as_str())
+        .map(|m| m.content.clone())
         .collect();
     // Earlier user turns: the server keeps no state, so a jailbreak planted earlier in the
     // history is checked again on every request.
-    let earlier_user: Vec<&str> = job
+    let earlier_user: Vec<String> = job
         .messages
         .iter()
         .filter(|m| m.role == Role::User)
-        .map(|m| m.content.as_str())
+        .map(|m| m.content.clone())
         .rev()
         .skip(1)
         .collect();
-    let report = input::check_input(InputCheck {
-        latest_user,
-        earlier_user: &earlier_user,
-        vitals: job.vitals.as_ref(),
-        tool_results: &tool_results,
-        emergency_numbers: &state.settings().emergency_numbers,
-    })
-    .map_err(|e| ApiError::invalid("medserve.vitals", e.to_string()))?;
+    let report = guard::check(
+        state.settings().guard.clone(),
+        state.settings().emergency_numbers.clone(),
+        guard::InputText {
+            latest_user,
+            earlier_user,
+            vitals: job.vitals.clone(),
+            tool_results,
+        },
+    )
+    .await?;
     meta.verdicts = report.verdicts;
     match report.decision {
         Decision::Emergency { red_flag, text } => {
@@ -336,7 +342,8 @@ pub async fn chat_completions(
         if m.role != Role::Tool {
             continue;
         }
-        let (clean, verdict) = input::screen_data(Source::Tool, &m.content);
+        let (clean, verdict) =
+            input::screen_data(&state.settings().guard, Source::Tool, &m.content);
         if let Some(v) = verdict {
             meta.verdicts.push(v);
         }
@@ -450,6 +457,7 @@ pub async fn chat_completions(
         grammar: structured.map(Grammar::JsonSchema),
         retriever: state.retriever().cloned(),
         emergency_numbers: state.settings().emergency_numbers.clone(),
+        guard: state.settings().guard.clone(),
         audience: job.audience,
     });
 
@@ -470,6 +478,25 @@ pub async fn chat_completions(
         drop(permit);
         Ok(Json(body).into_response())
     }
+}
+
+/// `pieces` until `cancel` fires; then the inner stream is dropped (which cancels the
+/// generation) and the stream ends.
+fn until_cancelled(
+    mut pieces: PieceStream,
+    cancel: tokio_util::sync::CancellationToken,
+) -> PieceStream {
+    Box::pin(async_stream::stream! {
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                p = pieces.next() => match p {
+                    Some(p) => yield p,
+                    None => break,
+                },
+            }
+        }
+    })
 }
 
 /// Both admission permits, held until the answer ends: the server's slot and the key's
@@ -505,6 +532,7 @@ fn resolve_care(principal: &Principal, job: &ChatJob) -> Result<CareCtx, ApiErro
     Ok(CareCtx {
         triage,
         session_id: c.session_id.clone(),
+        owner: principal.actor.key_id.clone(),
         end_session: c.end_session,
         consent,
         // The conversation is kept (in memory) only when a report or record may need it.
@@ -727,7 +755,7 @@ fn call_deltas(calls: &[ToolCall]) -> Vec<Value> {
 
 fn stream_response(
     state: AppState,
-    mut pieces: PieceStream,
+    pieces: PieceStream,
     mut meta: Meta,
     permit: Option<Permit>,
     output: Output,
@@ -744,6 +772,12 @@ fn stream_response(
         }
         v
     };
+    // The answer is produced by its own task, not by the client's reads: when the client
+    // leaves (or stops reading past the listener's write timeout) the generation is
+    // cancelled, and the answer still ends normally, so its care records are committed.
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let mut pieces = until_cancelled(pieces, cancel.clone());
+    let cancelled = cancel.clone();
     let body = async_stream::stream! {
         // The permit lives as long as the stream: a dropped client frees its slot.
         let _permit = permit;
@@ -756,6 +790,7 @@ fn stream_response(
         let mut sent = String::new();
         let mut got = Gathered::default();
         let mut timer = TokenTimer::new(meta.started);
+        let mut last_usage = medserve_models::Usage::default();
         yield Ok::<_, Infallible>(data(&with_usage(meta.chunk(json!([{
             "index": 0,
             "delta": {"role": "assistant", "content": "", "refusal": null},
@@ -774,6 +809,7 @@ fn stream_response(
         let end: Option<(&str, medserve_models::Usage)> = loop {
             match pieces.next().await {
                 Some(Ok(Piece::Text { text, logprobs, usage })) => {
+                    last_usage = usage;
                     if guard.is_some() {
                         // Only model text has a first token; fixed answers report `null`.
                         ttft.get_or_insert_with(Instant::now);
@@ -849,6 +885,7 @@ fn stream_response(
                     yield Ok(data(&serde_json::to_value(err.body()).unwrap_or(Value::Null)));
                     break None;
                 }
+                None if cancelled.is_cancelled() => break Some(("cancelled", last_usage)),
                 None => {
                     let err = ApiError::Internal("generation ended without a finish event".into());
                     yield Ok(data(&serde_json::to_value(err.body()).unwrap_or(Value::Null)));
@@ -897,7 +934,16 @@ fn stream_response(
         }
         yield Ok(SseEvent::default().data("[DONE]"));
     };
-    let mut resp = Sse::new(body)
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<SseEvent, Infallible>>(32);
+    tokio::spawn(async move {
+        let mut body = std::pin::pin!(body);
+        while let Some(ev) = body.next().await {
+            if !cancel.is_cancelled() && tx.send(ev).await.is_err() {
+                cancel.cancel();
+            }
+        }
+    });
+    let mut resp = Sse::new(tokio_stream::wrappers::ReceiverStream::new(rx))
         .keep_alive(KeepAlive::new().interval(keep_alive))
         .into_response();
     resp.headers_mut()

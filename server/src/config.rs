@@ -90,10 +90,30 @@ pub struct ServeArgs {
     /// Concurrent generations per key, where the key sets none [default: 4].
     #[arg(long, env = "MEDSERVE_MAX_STREAMS_PER_KEY")]
     pub max_streams_per_key: Option<u32>,
+    /// Open connections at once; more are closed at once.
+    #[arg(long, env = "MEDSERVE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Seconds to receive a request's headers.
+    #[arg(long, env = "MEDSERVE_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds a connection may stay without any byte read or written.
+    #[arg(long, env = "MEDSERVE_IDLE_TIMEOUT_SECS")]
+    pub idle_timeout_secs: Option<u64>,
+    /// Seconds a response write may wait for a client that stopped reading.
+    #[arg(long, env = "MEDSERVE_WRITE_TIMEOUT_SECS")]
+    pub write_timeout_secs: Option<u64>,
+    /// Weights of the learned guardrail detectors (written by `medserve guardrails train`).
+    #[arg(long, env = "MEDSERVE_GUARDRAILS_WEIGHTS")]
+    pub guardrails_weights: Option<PathBuf>,
+    /// Deployment policy of the guardrails (TOML); the shipped one when absent.
+    #[arg(long, env = "MEDSERVE_GUARDRAILS_POLICY")]
+    pub guardrails_policy: Option<PathBuf>,
 }
 
 /// Default store file.
 pub const DEFAULT_DB: &str = "data/medserve.db";
+/// Store file of open mode (never the keys-mode one).
+pub const DEFAULT_OPEN_DB: &str = "data/medserve-open.db";
 
 /// A validated configuration.
 #[derive(Debug, Clone)]
@@ -120,8 +140,16 @@ pub struct Config {
     pub emergency_numbers: String,
     /// Output-policy hold-back bound, characters.
     pub holdback_chars: usize,
-    /// Embedding model folder and guideline index folder, when retrieval is on.
-    pub retrieval: Option<(PathBuf, PathBuf)>,
+    /// The sentence encoder's folder (guardrails always; retrieval when on).
+    pub embedder: PathBuf,
+    /// Guideline index folder, when retrieval is on.
+    pub retrieval: Option<PathBuf>,
+    /// Weights of the learned guardrail detectors.
+    pub guardrails_weights: PathBuf,
+    /// Listener limits.
+    pub conn: crate::listener::ConnLimits,
+    /// The guardrails policy file (`None`: the shipped policy).
+    pub guardrails_policy: Option<PathBuf>,
     /// Keys or open mode.
     pub auth: crate::auth::AuthMode,
     /// Store file.
@@ -209,6 +237,12 @@ impl ServeArgs {
             db: self.db.or(file.db),
             rate_limit_rpm: self.rate_limit_rpm.or(file.rate_limit_rpm),
             max_streams_per_key: self.max_streams_per_key.or(file.max_streams_per_key),
+            max_connections: self.max_connections.or(file.max_connections),
+            header_timeout_secs: self.header_timeout_secs.or(file.header_timeout_secs),
+            idle_timeout_secs: self.idle_timeout_secs.or(file.idle_timeout_secs),
+            write_timeout_secs: self.write_timeout_secs.or(file.write_timeout_secs),
+            guardrails_weights: self.guardrails_weights.or(file.guardrails_weights),
+            guardrails_policy: self.guardrails_policy.or(file.guardrails_policy),
         })
     }
 
@@ -297,7 +331,38 @@ impl ServeArgs {
         }
         Ok(Config {
             auth,
-            db: args.db.unwrap_or_else(|| DEFAULT_DB.into()),
+            db: match (auth, args.db) {
+                // Open mode never touches the keys-mode store (its keys, reports, audit).
+                (crate::auth::AuthMode::Open, Some(db)) if db == Path::new(DEFAULT_DB) => {
+                    return Err(invalid(
+                        "db",
+                        format!("open mode refuses the keys-mode database {DEFAULT_DB}; use another file"),
+                    ))
+                }
+                (crate::auth::AuthMode::Open, None) => DEFAULT_OPEN_DB.into(),
+                (_, Some(db)) => db,
+                (_, None) => DEFAULT_DB.into(),
+            },
+            conn: {
+                let secs = |field: &'static str, v: Option<u64>, default: u64| {
+                    let v = v.unwrap_or(default);
+                    if (1..=86_400).contains(&v) {
+                        Ok(Duration::from_secs(v))
+                    } else {
+                        Err(invalid(field, format!("must be 1..=86400 seconds, got {v}")))
+                    }
+                };
+                let max_connections = args.max_connections.unwrap_or(1024);
+                if !(1..=1_000_000).contains(&max_connections) {
+                    return Err(invalid("max_connections", format!("must be 1..=1000000, got {max_connections}")));
+                }
+                crate::listener::ConnLimits {
+                    max_connections,
+                    header_read: secs("header_timeout_secs", args.header_timeout_secs, 10)?,
+                    idle: secs("idle_timeout_secs", args.idle_timeout_secs, 300)?,
+                    write: secs("write_timeout_secs", args.write_timeout_secs, 30)?,
+                }
+            },
             limits: crate::auth::LimitDefaults { rpm, max_streams },
             addr: SocketAddr::new(ip, port),
             model,
@@ -317,23 +382,52 @@ impl ServeArgs {
             },
             holdback_chars,
             retrieval: if args.retrieval.unwrap_or(true) {
-                let embedder = args.embedder.unwrap_or_else(|| DEFAULT_EMBEDDER.into());
                 let index = args.index.unwrap_or_else(|| DEFAULT_INDEX.into());
-                for (field, dir) in [("embedder", &embedder), ("index", &index)] {
-                    if !dir.is_dir() {
-                        return Err(invalid(
-                            field,
-                            format!(
-                                "{} is not a folder (run `make setup`, or `medserve index build`; \
-                                 `--retrieval false` serves without retrieval)",
-                                dir.display()
-                            ),
-                        ));
-                    }
+                if !index.is_dir() {
+                    return Err(invalid(
+                        "index",
+                        format!(
+                            "{} is not a folder (run `make setup`, or `medserve index build`; \
+                             `--retrieval false` serves without retrieval)",
+                            index.display()
+                        ),
+                    ));
                 }
-                Some((embedder, index))
+                Some(index)
             } else {
                 None
+            },
+            embedder: {
+                let embedder = args.embedder.unwrap_or_else(|| DEFAULT_EMBEDDER.into());
+                if !embedder.is_dir() {
+                    return Err(invalid(
+                        "embedder",
+                        format!(
+                            "{} is not a folder: the guardrails need the sentence encoder \
+                             (run `make setup`)",
+                            embedder.display()
+                        ),
+                    ));
+                }
+                embedder
+            },
+            guardrails_weights: {
+                let w = args
+                    .guardrails_weights
+                    .unwrap_or_else(|| medserve_guardrails::learned::DEFAULT_WEIGHTS.into());
+                if !w.is_file() {
+                    return Err(invalid(
+                        "guardrails_weights",
+                        format!("{} is not a file (`medserve guardrails train` writes it)", w.display()),
+                    ));
+                }
+                w
+            },
+            guardrails_policy: match args.guardrails_policy {
+                Some(p) if !p.is_file() => {
+                    return Err(invalid("guardrails_policy", format!("{} is not a file", p.display())))
+                }
+                p => p,
             },
         })
     }
@@ -391,6 +485,8 @@ mod tests {
             config: Some(toml.0.clone()),
             max_num_seqs: Some(2),
             retrieval: Some(false),
+            embedder: Some(std::env::temp_dir()),
+            guardrails_weights: Some(model.0.clone()),
             ..Default::default()
         }
         .resolve()
@@ -408,9 +504,10 @@ mod tests {
             model: Some(model.0.clone()),
             ..Default::default()
         };
-        // Retrieval is on by default and needs its folders.
+        // The guardrails need the encoder; retrieval (on by default) needs its index.
         let e = ServeArgs {
             embedder: Some("/nonexistent/embed".into()),
+            retrieval: Some(false),
             ..base()
         }
         .resolve()
@@ -424,6 +521,25 @@ mod tests {
         .resolve()
         .unwrap_err();
         assert!(e.to_string().contains("`index`"), "{e}");
+        let e = ServeArgs {
+            embedder: Some(std::env::temp_dir()),
+            retrieval: Some(false),
+            guardrails_weights: Some("/nonexistent/heads.json".into()),
+            ..base()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(e.to_string().contains("`guardrails_weights`"), "{e}");
+        let e = ServeArgs {
+            embedder: Some(std::env::temp_dir()),
+            retrieval: Some(false),
+            guardrails_weights: Some(model.0.clone()),
+            guardrails_policy: Some("/nonexistent/policy.toml".into()),
+            ..base()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(e.to_string().contains("`guardrails_policy`"), "{e}");
         let e = ServeArgs {
             host: Some("not a host".into()),
             ..base()
@@ -461,6 +577,8 @@ mod tests {
         let base = || ServeArgs {
             model: Some(model.0.clone()),
             retrieval: Some(false),
+            embedder: Some(std::env::temp_dir()),
+            guardrails_weights: Some(model.0.clone()),
             ..Default::default()
         };
         assert_eq!(base().resolve().unwrap().auth, crate::auth::AuthMode::Keys);

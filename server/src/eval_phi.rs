@@ -764,6 +764,7 @@ pub fn run(n: usize, seed: u64) -> Result<Report, StoreError> {
             tool_runs: &[],
             retrieval_ids: Vec::new(),
             model: ("eval".into(), String::new()),
+            detectors: serde_json::Value::Null,
             assessment_id: None,
         });
         let rec = crate::store::TrainingRecord {

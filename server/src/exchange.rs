@@ -23,6 +23,8 @@ pub struct CareCtx {
     pub triage: bool,
     /// `medserve.session_id`.
     pub session_id: Option<String>,
+    /// The key that sends this session (`open` in open mode): a session belongs to it.
+    pub owner: String,
     /// `medserve.end_session`.
     pub end_session: bool,
     /// `medserve.consent` or the key's default.
@@ -114,6 +116,7 @@ pub async fn finish(
     if let (true, Some(session), Some(trigger)) = (ctx.triage, &ctx.session_id, trigger) {
         let mut new = triage::build_report(&ReportInput {
             session_id: session,
+            owner: &ctx.owner,
             messages: &ctx.messages,
             vitals: ctx.vitals.as_ref(),
             red_flag: answer.red_flag,
@@ -190,6 +193,7 @@ pub async fn finish(
         tool_runs: answer.tool_runs,
         retrieval_ids: answer.retrieval_ids,
         model,
+        detectors: crate::guard::ids(&state.settings().guard),
         assessment_id: match &assessment {
             Some(AssessmentFacts::Stored(a)) => Some(a.id.clone()),
             _ => None,

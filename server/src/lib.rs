@@ -11,10 +11,14 @@ pub mod chat;
 pub mod config;
 pub mod embeddings;
 pub mod error;
+pub mod eval_guard;
 pub mod eval_phi;
 pub mod eval_store;
 pub mod eval_tools;
 pub mod exchange;
+pub mod guard;
+pub mod limits;
+pub mod listener;
 pub mod metrics;
 pub mod openai;
 pub mod output;
@@ -26,7 +30,7 @@ pub mod training;
 pub mod triage;
 pub mod turns;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -62,6 +66,10 @@ pub struct ServerSettings {
     pub auth: auth::AuthMode,
     /// Per-key limits where a key sets none.
     pub limits: auth::LimitDefaults,
+    /// The input guard: learned detectors (when loaded) and the guardrails policy.
+    pub guard: Arc<medserve_guardrails::input::Guard>,
+    /// Connection cap and timeouts of the listener.
+    pub conn: listener::ConnLimits,
 }
 
 impl Default for ServerSettings {
@@ -73,6 +81,8 @@ impl Default for ServerSettings {
             holdback_chars: 300,
             auth: auth::AuthMode::Open,
             limits: auth::LimitDefaults::default(),
+            guard: Arc::new(medserve_guardrails::input::Guard::rules_only()),
+            conn: listener::ConnLimits::default(),
         }
     }
 }
@@ -258,21 +268,25 @@ async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
-fn model_object(e: &dyn Engine) -> serde_json::Value {
+fn model_object(state: &AppState, e: &dyn Engine) -> serde_json::Value {
     let info = e.info();
     json!({
         "id": info.id,
         "object": "model",
         "created": info.created,
         "owned_by": "medserve",
-        "medserve": {"sha256": info.sha256, "max_context": info.max_context},
+        "medserve": {
+            "sha256": info.sha256,
+            "max_context": info.max_context,
+            "guardrails": guard::ids(&state.settings().guard),
+        },
     })
 }
 
 async fn list_models(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let e = state.engine()?;
     Ok(Json(
-        json!({"object": "list", "data": [model_object(e.as_ref())]}),
+        json!({"object": "list", "data": [model_object(&state, e.as_ref())]}),
     ))
 }
 
@@ -284,7 +298,7 @@ async fn get_model(
     if e.info().id != id {
         return Err(ApiError::ModelNotFound(id));
     }
-    Ok(Json(model_object(e.as_ref())))
+    Ok(Json(model_object(&state, e.as_ref())))
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {
@@ -312,18 +326,31 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let (signalled_tx, mut signalled_rx) = tokio::sync::watch::channel(false);
     let st = state.clone();
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
-        shutdown.await;
-        st.inner.draining.store(true, Ordering::SeqCst);
-        tracing::info!("shutdown requested: draining in-flight requests");
-        let _ = signalled_tx.send(true);
-    });
+    let limits = state.settings().conn;
+    let rejected = state.clone();
+    let server = listener::serve(
+        listener,
+        app(state),
+        limits,
+        async move {
+            shutdown.await;
+            st.inner.draining.store(true, Ordering::SeqCst);
+            tracing::info!("shutdown requested: draining in-flight requests");
+            let _ = signalled_tx.send(true);
+        },
+        move || {
+            rejected.metrics().inc(
+                "medserve_rejections_total",
+                vec![("reason", "connection_limit".into())],
+            )
+        },
+    );
     let deadline = async move {
         let _ = signalled_rx.wait_for(|v| *v).await;
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        r = server.into_future() => r,
+        r = server => r,
         _ = deadline => {
             tracing::warn!(grace_secs = grace.as_secs_f32(), "drain deadline passed; closing remaining connections");
             Ok(())

@@ -47,6 +47,57 @@ enum Command {
         #[command(subcommand)]
         command: TrainingCommand,
     },
+    /// Train and evaluate the learned guardrail detectors.
+    Guardrails {
+        #[command(subcommand)]
+        command: GuardrailsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GuardrailsCommand {
+    /// Fit the emergency and harmful-request heads and the PHI tagger on the labelled sets,
+    /// choose thresholds on the validation split, and write the weights.
+    Train {
+        /// Folder with `train/` (JSONL sets) and `gazetteer/`.
+        #[arg(long, default_value = "guardrails/data")]
+        data: PathBuf,
+        /// MedSafetyBench training split (harmful requests).
+        #[arg(long, default_value = "../shared/data/medsafetybench")]
+        medsafetybench: PathBuf,
+        /// MedQuAD (benign consumer questions).
+        #[arg(long, default_value = "../shared/data/medquad")]
+        medquad: PathBuf,
+        /// MedQuAD questions to take.
+        #[arg(long, default_value_t = 1500)]
+        medquad_n: usize,
+        /// `eval-jsonl` exports (`medserve training export --format eval-jsonl`): nurse
+        /// decisions as extra emergency labels. Repeatable.
+        #[arg(long)]
+        eval_export: Vec<PathBuf>,
+        /// Sentence encoder folder.
+        #[arg(long, default_value = medserve_server::config::DEFAULT_EMBEDDER)]
+        embedder: PathBuf,
+        /// Where to write the weights.
+        #[arg(long, default_value = medserve_guardrails::learned::DEFAULT_WEIGHTS)]
+        out: PathBuf,
+    },
+    /// Rules only, learned only and combined, on the validation split and on the held-out
+    /// sets, per detector.
+    Eval {
+        /// Folder with `train/` and `heldout/`.
+        #[arg(long, default_value = "guardrails/data")]
+        data: PathBuf,
+        /// Weights to evaluate.
+        #[arg(long, default_value = medserve_guardrails::learned::DEFAULT_WEIGHTS)]
+        weights: PathBuf,
+        /// Sentence encoder folder.
+        #[arg(long, default_value = medserve_server::config::DEFAULT_EMBEDDER)]
+        embedder: PathBuf,
+        /// Print the full report as JSON too.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -241,6 +292,7 @@ fn main() -> anyhow::Result<()> {
         Command::Index { command } => index(command),
         Command::Keys { command } => keys(command),
         Command::Training { command } => training(command),
+        Command::Guardrails { command } => guardrails(command),
     }
 }
 
@@ -421,6 +473,63 @@ fn index(cmd: IndexCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn guardrails(cmd: GuardrailsCommand) -> anyhow::Result<()> {
+    use medserve_guardrails::learned::train;
+    match cmd {
+        GuardrailsCommand::Train {
+            data,
+            medsafetybench,
+            medquad,
+            medquad_n,
+            eval_export,
+            embedder,
+            out,
+        } => {
+            let t = std::time::Instant::now();
+            let embedder =
+                Arc::new(medserve_rag::Embedder::load(&embedder).with_context(|| {
+                    format!("loading the sentence encoder from {}", embedder.display())
+                })?);
+            let encoder = Arc::new(medserve_server::guard::EmbedderEncoder(embedder));
+            let inputs = train::TrainInputs {
+                data_dir: data,
+                medsafetybench: Some(medsafetybench),
+                medquad: Some((medquad, medquad_n)),
+                eval_exports: eval_export,
+            };
+            let weights = train::train(encoder, &inputs, &mut |m| eprintln!("{m}"))
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let sha = train::write_weights(&weights, &out).map_err(|e| anyhow::anyhow!(e))?;
+            println!("{}", serde_json::to_string_pretty(&weights.provenance)?);
+            eprintln!(
+                "wrote {} (sha256 {sha}) in {:.1}s",
+                out.display(),
+                t.elapsed().as_secs_f32()
+            );
+        }
+        GuardrailsCommand::Eval {
+            data,
+            weights,
+            embedder,
+            json,
+        } => {
+            let embedder =
+                Arc::new(medserve_rag::Embedder::load(&embedder).with_context(|| {
+                    format!("loading the sentence encoder from {}", embedder.display())
+                })?);
+            let guard = medserve_server::guard::load(embedder, &weights, None)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let report =
+                medserve_server::eval_guard::run(&guard, &data).map_err(|e| anyhow::anyhow!(e))?;
+            println!("{}", medserve_server::eval_guard::table(&report));
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+        }
+    }
+    Ok(())
+}
+
 fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
     use medserve_guardrails::{eval, red_flags_eval};
     match cmd {
@@ -475,8 +584,9 @@ fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
         EvalCommand::Guardrails { data, json } => {
             let t = std::time::Instant::now();
             let rf = red_flags_eval::evaluate();
-            let safety = eval::medsafetybench(&data.join("medsafetybench"))?;
-            let benign = eval::medquad_questions(&data.join("medquad"))?;
+            let guard = medserve_guardrails::input::Guard::rules_only();
+            let safety = eval::medsafetybench(&guard, &data.join("medsafetybench"))?;
+            let benign = eval::medquad_questions(&guard, &data.join("medquad"))?;
             println!("| set | n | measure | value |");
             println!("|---|---|---|---|");
             println!(
@@ -564,6 +674,24 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let store = medserve_server::store::sqlite::SqliteStore::open(&cfg.db)
             .with_context(|| format!("opening the store {}", cfg.db.display()))?;
         tracing::info!(db = %cfg.db.display(), auth = ?cfg.auth, "store ready");
+        // The guardrails decide before any model runs, so they are ready before serving.
+        let t = std::time::Instant::now();
+        let embedder_dir = cfg.embedder.clone();
+        let embedder = Arc::new(
+            tokio::task::spawn_blocking(move || medserve_rag::Embedder::load(&embedder_dir))
+                .await?
+                .with_context(|| format!("loading the sentence encoder from {}", cfg.embedder.display()))?,
+        );
+        let guard = Arc::new(
+            medserve_server::guard::load(embedder.clone(), &cfg.guardrails_weights, cfg.guardrails_policy.as_deref())
+                .map_err(|e| anyhow::anyhow!(e))?,
+        );
+        tracing::info!(
+            weights = %guard.learned.as_ref().map_or("", |l| l.sha256()),
+            policy = %guard.policy.sha256,
+            secs = t.elapsed().as_secs_f32(),
+            "guardrails ready"
+        );
         let state = AppState::new(
             ServerSettings {
                 max_inflight: cfg.max_num_seqs + cfg.max_queue,
@@ -572,6 +700,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 holdback_chars: cfg.holdback_chars,
                 auth: cfg.auth,
                 limits: cfg.limits,
+                guard: guard.clone(),
+                conn: cfg.conn,
             },
             Arc::new(store),
         );
@@ -590,15 +720,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             cfg.shutdown_grace,
         ));
         let t = std::time::Instant::now();
-        if let Some((embedder_dir, index_dir)) = cfg.retrieval.clone() {
+        if let Some(index_dir) = cfg.retrieval.clone() {
             let t = std::time::Instant::now();
+            let embedder = embedder.clone();
             let retriever = tokio::task::spawn_blocking(move || {
-                let embedder = medserve_rag::Embedder::load(&embedder_dir)?;
                 let index = medserve_rag::Index::open(&index_dir)?;
                 index.check_embedder(&embedder)?;
                 Ok::<_, medserve_rag::Error>(medserve_server::retrieval::Retriever {
-                    embedder: Arc::new(embedder),
+                    embedder,
                     index: Arc::new(index),
+                    guard,
                 })
             })
             .await?

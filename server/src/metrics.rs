@@ -107,7 +107,12 @@ const FAMILIES: &[(&str, &str, &str)] = &[
     (
         "medserve_rejections_total",
         "counter",
-        "Requests turned away for capacity or rate limits, by reason.",
+        "Requests and connections turned away for capacity or rate limits, by reason.",
+    ),
+    (
+        "medserve_store_failures_total",
+        "counter",
+        "Care records (reports, training records) that could not be stored, by record.",
     ),
     (
         "medserve_time_to_first_token_seconds",

@@ -19,6 +19,7 @@ use crate::retrieval::{RetrievalFacts, RetrievalOptions};
 use medserve_models::{ChatMessage, Role, Sampling, TokenLogprob};
 
 use crate::error::ApiError;
+use crate::limits;
 
 /// JSON body extractor whose failures come back in the OpenAI error shape, naming the
 /// offending field.
@@ -466,6 +467,8 @@ fn flatten_content(i: usize, content: Option<Content>, role: Role) -> Result<Str
 impl ChatCompletionRequest {
     /// Checks every field and builds the internal job.
     pub fn validate(self) -> Result<ChatJob, ApiError> {
+        // Size limits first, before any work that grows with the input.
+        limits::check_counts(self.messages.len(), self.tools.as_ref())?;
         reject_if_present("functions", &self.functions, "use `tools`")?;
         reject_if_present("function_call", &self.function_call, "use `tool_choice`")?;
         let client_tools = match &self.tools {
@@ -577,6 +580,19 @@ impl ChatCompletionRequest {
         if stop.len() > 4 {
             return Err(ApiError::invalid("stop", "at most 4 stop sequences"));
         }
+        if let Some(long) = stop
+            .iter()
+            .find(|s| s.chars().count() > limits::MAX_STOP_CHARS)
+        {
+            return Err(ApiError::invalid(
+                "stop",
+                format!(
+                    "a stop sequence may be at most {} characters, got {}",
+                    limits::MAX_STOP_CHARS,
+                    long.chars().count()
+                ),
+            ));
+        }
         if stop.iter().any(String::is_empty) {
             return Err(ApiError::invalid(
                 "stop",
@@ -665,6 +681,7 @@ impl ChatCompletionRequest {
             ));
         }
         let mut messages = Vec::with_capacity(self.messages.len());
+        let mut request_chars = 0usize;
         let mut history = crate::toolcall::HistoryCalls::default();
         let mut tool_names = HashMap::new();
         for (i, m) in self.messages.into_iter().enumerate() {
@@ -719,6 +736,7 @@ impl ChatCompletionRequest {
                 tool_names.insert(i, history.answer(&p("tool_call_id"), id)?);
             }
             let mut content = flatten_content(i, m.content, m.role)?;
+            request_chars += limits::check_message(i, &content, request_chars)?;
             if let Some(r) = m.refusal {
                 if content.is_empty() {
                     content = r;

@@ -20,6 +20,8 @@ pub struct Retriever {
     pub embedder: Arc<Embedder>,
     /// Guideline index.
     pub index: Arc<Index>,
+    /// Screens retrieved passages for injection (its policy for passages).
+    pub guard: Arc<medserve_guardrails::input::Guard>,
 }
 
 /// `medserve.retrieval` in a request.
@@ -112,7 +114,7 @@ pub fn retrieve(
     let mut verdicts = Vec::new();
     for h in &mut hits {
         // Retrieved text is data: instruction-like sentences are removed before the prompt.
-        let (clean, verdict) = screen_data(Source::Retrieved, &h.text);
+        let (clean, verdict) = screen_data(&r.guard, Source::Retrieved, &h.text);
         if let Some(mut v) = verdict {
             v.evidence.push(h.chunk_id.clone());
             verdicts.push(v);

@@ -321,6 +321,9 @@ impl Change {
 pub struct NewAssessment {
     /// Session.
     pub session_id: String,
+    /// The key the session belongs to: another key's request with the same session id
+    /// opens a report of its own and never touches this one.
+    pub owner: String,
     /// Urgency from the rules.
     pub urgency: Urgency,
     /// Disposition from the rules.

@@ -57,6 +57,8 @@ pub struct Exchange<'a> {
     pub retrieval_ids: Vec<String>,
     /// Served model id and file SHA-256.
     pub model: (String, String),
+    /// The guardrail weights and policy in use ([`crate::guard::ids`]).
+    pub detectors: Value,
     /// Linked triage assessment.
     pub assessment_id: Option<String>,
 }
@@ -67,7 +69,12 @@ struct Replaced(BTreeMap<&'static str, usize>);
 
 impl Replaced {
     fn redact(&mut self, text: &str) -> String {
-        let spans = phi::detect_phi(text);
+        self.redact_except(text, &[])
+    }
+
+    /// Redacts all but the `fixed` texts (see [`phi::detect_phi_except`]).
+    fn redact_except(&mut self, text: &str, fixed: &[&str]) -> String {
+        let spans = phi::detect_phi_except(text, fixed);
         for span in &spans {
             *self.0.entry(span.kind.tag()).or_default() += 1;
         }
@@ -107,7 +114,14 @@ pub fn record(ex: &Exchange<'_>) -> TrainingRecord {
         .iter()
         .map(|m| json!({"role": role_name(m.role), "content": r.redact(&m.content)}))
         .collect();
-    let mut answer = json!({"role": "assistant", "content": r.redact(ex.answer)});
+    // The server's own texts are never redacted: a fixed answer (emergency text, refusal)
+    // is kept whole, and the disclaimer after model text is protected.
+    let answer_text = if ex.answer_source == "rule" {
+        ex.answer.to_string()
+    } else {
+        r.redact_except(ex.answer, &[medserve_guardrails::policy::DISCLAIMER])
+    };
+    let mut answer = json!({"role": "assistant", "content": answer_text});
     if !ex.client_calls.is_empty() {
         let calls: Vec<Value> = ex
             .client_calls
@@ -156,6 +170,7 @@ pub fn record(ex: &Exchange<'_>) -> TrainingRecord {
             "tools": tools,
             "retrieval_ids": ex.retrieval_ids,
             "model": {"id": ex.model.0, "sha256": ex.model.1},
+            "detectors": ex.detectors,
             "prompt_template": PROMPT_TEMPLATE_VERSION,
             "build": crate::BUILD,
             "quality": {"no_intervention": no_intervention, "complete": complete},
@@ -341,6 +356,7 @@ mod tests {
             tool_runs: &[],
             retrieval_ids: vec!["c1".into()],
             model: ("m".into(), "sha".into()),
+            detectors: Value::Null,
             assessment_id: None,
         });
         let text = rec.record.to_string();

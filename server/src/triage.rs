@@ -51,6 +51,8 @@ pub enum Trigger {
 pub struct ReportInput<'a> {
     /// Session id.
     pub session_id: &'a str,
+    /// The key the session belongs to.
+    pub owner: &'a str,
     /// The conversation as sent (raw: only hashed and de-identified here).
     pub messages: &'a [ChatMessage],
     /// Vitals from the request.
@@ -202,6 +204,39 @@ pub fn extract_symptoms(user_texts: &[&str]) -> Vec<Symptom> {
     out
 }
 
+/// A revision of a session's report: the new report, keeping the clinical content of the
+/// old one that the new one lacks. Red flags and symptoms are the union of both, scores
+/// and the chief complaint are kept when the new report has none, and the urgency
+/// reasons of both are listed. A later request can add to what a nurse reads, never take
+/// away from it.
+pub fn merge_reports(old: &Value, new: Value) -> Value {
+    let mut out = new;
+    for key in ["red_flags", "symptoms", "urgency_reasons"] {
+        let mut items: Vec<Value> = old[key].as_array().cloned().unwrap_or_default();
+        for v in out[key].as_array().cloned().unwrap_or_default() {
+            if !items.contains(&v) {
+                items.push(v);
+            }
+        }
+        out[key] = Value::Array(items);
+    }
+    if let (Some(old_scores), Some(new_scores)) =
+        (old["scores"].as_object(), out["scores"].as_object_mut())
+    {
+        for (k, v) in old_scores {
+            if new_scores.get(k).is_none_or(Value::is_null) {
+                new_scores.insert(k.clone(), v.clone());
+            }
+        }
+    } else if out["scores"].is_null() {
+        out["scores"] = old["scores"].clone();
+    }
+    if out["chief_complaint"].is_null() || out["chief_complaint"] == "" {
+        out["chief_complaint"] = old["chief_complaint"].clone();
+    }
+    out
+}
+
 /// The report's structured part and the urgency and disposition it implies.
 pub fn build_report(input: &ReportInput<'_>) -> NewAssessment {
     let user: Vec<&str> = input
@@ -314,6 +349,7 @@ pub fn build_report(input: &ReportInput<'_>) -> NewAssessment {
     ));
     NewAssessment {
         session_id: input.session_id.to_string(),
+        owner: input.owner.to_string(),
         urgency,
         disposition,
         report: json!({
@@ -487,6 +523,7 @@ mod tests {
         ];
         let r = build_report(&ReportInput {
             session_id: "s1",
+            owner: "k_test",
             messages: &msgs,
             vitals: None,
             red_flag: None,
@@ -508,6 +545,7 @@ mod tests {
         )];
         let r = build_report(&ReportInput {
             session_id: "s2",
+            owner: "k_test",
             messages: &msgs,
             vitals: None,
             red_flag: None,
@@ -525,6 +563,7 @@ mod tests {
     fn news2_five_is_urgent_and_no_flag_is_routine() {
         let msgs = [user("I have a sore throat for 3 days.")];
         let base = ReportInput {
+            owner: "k_test",
             session_id: "s",
             messages: &msgs,
             vitals: None,

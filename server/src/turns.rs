@@ -101,6 +101,8 @@ pub struct Plan {
     pub retriever: Option<Arc<Retriever>>,
     /// For the emergency text.
     pub emergency_numbers: String,
+    /// The input guard (tool results are screened and scored by it).
+    pub guard: std::sync::Arc<medserve_guardrails::input::Guard>,
     /// Whose output policy applies to the arguments of calls sent to the client.
     pub audience: Audience,
 }
@@ -154,7 +156,7 @@ fn add(a: Usage, b: Usage) -> Usage {
 /// Runs the turns.
 pub fn drive(plan: Plan) -> PieceStream {
     Box::pin(async_stream::stream! {
-        let Plan { engine, mut messages, sampling, tools, max_rounds, grammar, retriever, emergency_numbers, audience } = plan;
+        let Plan { engine, mut messages, sampling, tools, max_rounds, grammar, retriever, emergency_numbers, guard, audience } = plan;
         let max_ctx = engine.info().max_context;
         let budget = sampling.max_tokens.unwrap_or(max_ctx);
         let mut used = Usage::default();
@@ -314,7 +316,7 @@ pub fn drive(plan: Plan) -> PieceStream {
                 if ok && medserve_guardrails::vitals::tool_result_alarm(&text).is_some() {
                     alarm_results.push(text.clone());
                 }
-                let (clean, verdict) = input::screen_data(Source::Tool, &text);
+                let (clean, verdict) = input::screen_data(&guard, Source::Tool, &text);
                 if let Some(v) = verdict {
                     yield Ok(Piece::Verdict(v));
                 }
@@ -331,6 +333,7 @@ pub fn drive(plan: Plan) -> PieceStream {
                     vitals: None,
                     tool_results: &refs,
                     emergency_numbers: &emergency_numbers,
+                    guard: &guard,
                 });
                 if let Ok(r) = report {
                     if let Decision::Emergency { red_flag, text } = r.decision {

@@ -91,6 +91,11 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         );
         CREATE INDEX training_assessment ON training_records(assessment_id);",
     ),
+    (
+        "session owners",
+        "ALTER TABLE assessments ADD COLUMN owner TEXT;
+        CREATE INDEX assessments_owner_session ON assessments(owner, session_id, status);",
+    ),
 ];
 
 /// Jobs taken into one transaction at most.
@@ -614,9 +619,10 @@ impl Store for SqliteStore {
         self.write(move |c| {
             let existing: Option<String> = c
                 .query_row(
-                    "SELECT id FROM assessments WHERE session_id = ?1 AND status != 'closed'
+                    "SELECT id FROM assessments
+                     WHERE session_id = ?1 AND owner = ?2 AND status != 'closed'
                      ORDER BY created_at DESC LIMIT 1",
-                    params![new.session_id],
+                    params![new.session_id, new.owner],
                     |r| r.get(0),
                 )
                 .optional()?;
@@ -635,7 +641,7 @@ impl Store for SqliteStore {
                             a.urgency = new.urgency;
                             a.disposition = new.disposition;
                         }
-                        a.report = new.report;
+                        a.report = crate::triage::merge_reports(&a.report, new.report);
                         a.updated_at = Some(now);
                         (a, "update", before)
                     }
@@ -659,6 +665,10 @@ impl Store for SqliteStore {
                     ),
                 };
             write_assessment(c, &a)?;
+            c.execute(
+                "UPDATE assessments SET owner = ?2 WHERE id = ?1",
+                params![a.id, new.owner],
+            )?;
             write_revision(c, &a, action, &system, before)?;
             insert_audit(
                 c,

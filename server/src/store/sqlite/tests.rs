@@ -24,6 +24,7 @@ fn nurse(id: &str) -> Actor {
 fn new_par(session: &str, urgency: Urgency) -> NewAssessment {
     NewAssessment {
         session_id: session.into(),
+        owner: "k_owner".into(),
         urgency,
         disposition: Disposition::PrimaryCare,
         report: json!({"chief_complaint": "cough", "summary": null}),
@@ -292,4 +293,39 @@ fn a_panicking_write_fails_alone_and_the_writer_lives_on() {
         .append_audit(AuditEvent::new(&Actor::cli(), "key.list", None, "ok"))
         .expect("later writes still commit");
     assert_eq!(store.audit(&AuditFilter::default()).unwrap().len(), 1);
+}
+
+#[test]
+fn a_session_belongs_to_its_key_and_a_revision_keeps_clinical_content() {
+    let path = temp_db("owner");
+    let store = SqliteStore::open(&path).unwrap();
+    let mut a = new_par("S", Urgency::Emergency);
+    a.report = json!({"chief_complaint": "crushing chest pain", "red_flags": [{"category": "cardiac"}], "symptoms": ["chest pain"], "scores": {"news2": {"total": 7}}});
+    let first = store.save_assessment(a).unwrap();
+    // Another key, same session id: a report of its own, the first one untouched.
+    let mut b = new_par("S", Urgency::Routine);
+    b.owner = "k_other".into();
+    b.report = json!({"chief_complaint": "a mild sore throat", "red_flags": [], "symptoms": ["sore throat"], "scores": null});
+    let other = store.save_assessment(b).unwrap();
+    assert_ne!(other.id, first.id);
+    let kept = store.assessment(&first.id).unwrap().unwrap();
+    assert_eq!(kept.version, 1);
+    assert_eq!(kept.report["chief_complaint"], "crushing chest pain");
+    // The same key revises its own report: the clinical content it replaced stays.
+    let mut c = new_par("S", Urgency::Routine);
+    c.report = json!({"chief_complaint": "", "red_flags": [], "symptoms": ["sore throat"], "scores": null});
+    let revised = store.save_assessment(c).unwrap();
+    assert_eq!(revised.id, first.id);
+    assert_eq!(revised.version, 2);
+    assert_eq!(revised.urgency, Urgency::Emergency);
+    assert_eq!(revised.report["chief_complaint"], "crushing chest pain");
+    assert_eq!(
+        revised.report["red_flags"],
+        json!([{"category": "cardiac"}])
+    );
+    assert_eq!(
+        revised.report["symptoms"],
+        json!(["chest pain", "sore throat"])
+    );
+    assert_eq!(revised.report["scores"]["news2"]["total"], 7);
 }

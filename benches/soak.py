@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Soak test: many concurrent SSE clients, some hostile, for a fixed time.
+
+Starts `medserve serve` (open mode, a throwaway database), then for --minutes runs:
+  * --clients streaming chat clients back to back; a quarter of them misbehave: they read
+    slowly (a few bytes every second), or disconnect at a random point;
+  * one client of short non-stream requests, one every second.
+Measured: errors (HTTP >= 500, error events, connection failures) of the well-behaved
+clients, the largest gap between two events of a well-behaved stream (a stall caused by
+another client), and the server's RSS over time (flat = no leak). Prints a table.
+
+Standard library only.  Example (after `make setup`):
+    python3 benches/soak.py --minutes 10 --clients 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+
+HOST = "127.0.0.1"
+
+
+def rss_mib(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+async def request(port: int, body: dict, behaviour: str, stats: dict, rng: random.Random) -> None:
+    """One chat request; `behaviour` is good, slow or drop."""
+    payload = json.dumps(body).encode()
+    try:
+        reader, writer = await asyncio.open_connection(HOST, port)
+    except OSError:
+        stats["conn_fail"] += behaviour == "good"
+        return
+    writer.write(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
+        + payload
+    )
+    await writer.drain()
+    drop_after = rng.randint(1, 40)
+    last = time.monotonic()
+    events = 0
+    try:
+        status_line = await asyncio.wait_for(reader.readline(), 120)
+        status = int(status_line.split()[1]) if status_line else 0
+        if status >= 500 or status == 0:
+            stats["errors"] += behaviour == "good"
+            return
+        buf = b""
+        while True:
+            if behaviour == "slow":
+                chunk = await reader.read(16)
+                await asyncio.sleep(1.0)
+            else:
+                chunk = await asyncio.wait_for(reader.read(4096), 120)
+            if not chunk:
+                break
+            now = time.monotonic()
+            buf += chunk
+            while b"\n\n" in buf:
+                ev, buf = buf.split(b"\n\n", 1)
+                events += 1
+                if behaviour == "good":
+                    if events > 2:
+                        stats["max_gap"] = max(stats["max_gap"], now - last)
+                        stats["gaps_over_2s"] += (now - last) > 2.0
+                    last = now
+                    if b'"error"' in ev:
+                        stats["errors"] += 1
+            if behaviour == "drop" and events >= drop_after:
+                break
+        stats["done"][behaviour] += 1
+    except (asyncio.TimeoutError, OSError, ValueError, IndexError):
+        stats["errors"] += behaviour == "good"
+    finally:
+        writer.close()
+
+
+async def client(port: int, idx: int, deadline: float, stats: dict, seed: int) -> None:
+    rng = random.Random(seed + idx)
+    behaviour = "good" if idx % 4 else rng.choice(["slow", "drop"])
+    while time.monotonic() < deadline:
+        body = {
+            "model": "m",
+            "messages": [{"role": "user", "content": rng.choice([
+                "What helps a sore throat?", "How much water should I drink a day?",
+                "Tips for better sleep please", "Why do I sneeze in bright light?"])}],
+            "stream": True,
+            "max_tokens": rng.randint(16, 96),
+            "temperature": 0,
+            "medserve": {"retrieval": {"enabled": False}},
+        }
+        await request(port, body, behaviour, stats, rng)
+
+
+async def short_requests(port: int, deadline: float, stats: dict) -> None:
+    rng = random.Random(1)
+    while time.monotonic() < deadline:
+        t = time.monotonic()
+        body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4,
+                "medserve": {"retrieval": {"enabled": False}}}
+        payload = json.dumps(body).encode()
+        try:
+            reader, writer = await asyncio.open_connection(HOST, port)
+            writer.write(
+                b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode() + payload)
+            await writer.drain()
+            data = await asyncio.wait_for(reader.read(), 120)
+            writer.close()
+            status = int(data.split(b" ", 2)[1])
+            stats["short"].append(time.monotonic() - t)
+            stats["short_errors"] += status >= 500
+            stats["short_429"] += status == 429
+        except (OSError, asyncio.TimeoutError, ValueError, IndexError):
+            stats["short_errors"] += 1
+        await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - t)))
+
+
+async def sample_rss(pid: int, deadline: float, samples: list) -> None:
+    start = time.monotonic()
+    while time.monotonic() < deadline:
+        samples.append((time.monotonic() - start, rss_mib(pid)))
+        await asyncio.sleep(10)
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default=os.path.expanduser("~/.cache/medserve/target/release/medserve"))
+    ap.add_argument("--model", default="models/SmolLM2-135M-Instruct.Q8_0.gguf")
+    ap.add_argument("--port", type=int, default=18093)
+    ap.add_argument("--minutes", type=float, default=10)
+    ap.add_argument("--clients", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=7)
+    a = ap.parse_args()
+    db = tempfile.mkdtemp(prefix="medserve-soak-") + "/soak.db"
+    proc = subprocess.Popen(
+        [a.bin, "serve", "--auth", "open", "--port", str(a.port), "--model", a.model, "--db", db,
+         "--retrieval", "false", "--max-queue", str(a.clients * 2), "--write-timeout-secs", "10"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            try:
+                r, w = await asyncio.open_connection(HOST, a.port)
+                w.write(b"GET /ready HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                await w.drain()
+                line = await r.readline()
+                w.close()
+                if b" 200 " in line:
+                    break
+            except OSError:
+                pass
+            await asyncio.sleep(0.5)
+        stats = {"errors": 0, "conn_fail": 0, "max_gap": 0.0, "gaps_over_2s": 0,
+                 "done": {"good": 0, "slow": 0, "drop": 0}, "short": [], "short_errors": 0, "short_429": 0}
+        samples: list = []
+        deadline = time.monotonic() + a.minutes * 60
+        await asyncio.gather(
+            *(client(a.port, i, deadline, stats, a.seed) for i in range(a.clients)),
+            short_requests(a.port, deadline, stats),
+            sample_rss(proc.pid, deadline, samples),
+        )
+        short = sorted(stats["short"]) or [0.0]
+        rss = [s[1] for s in samples] or [0.0]
+        print(f"| soak | {a.minutes:g} min, {a.clients} SSE clients ({a.clients // 4} slow or dropping), 1 short request/s |")
+        print("|---|---|")
+        print(f"| well-behaved streams completed | {stats['done']['good']} |")
+        print(f"| misbehaving streams (slow / dropped) | {stats['done']['slow']} / {stats['done']['drop']} |")
+        print(f"| errors of well-behaved clients (5xx, error events, failed connections) | {stats['errors'] + stats['conn_fail']} |")
+        print(f"| largest gap between events of a well-behaved stream | {stats['max_gap']:.2f} s |")
+        print(f"| gaps over 2 s | {stats['gaps_over_2s']} |")
+        print(f"| short requests: n / 5xx / 429 / p50 / p99 | {len(stats['short'])} / {stats['short_errors']} / {stats['short_429']} / {short[len(short) // 2]:.2f} s / {short[min(len(short) - 1, int(len(short) * 0.99))]:.2f} s |")
+        print(f"| RSS MiB first / last / max | {rss[0]:.0f} / {rss[-1]:.0f} / {max(rss):.0f} |")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

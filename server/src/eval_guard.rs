@@ -1,0 +1,398 @@
+//! `medserve guardrails eval`: each input detector measured three ways — rules only,
+//! learned only, combined (what the server decides) — on the validation split of the
+//! training sets and on the held-out sets (`guardrails/data/heldout/`, written by helpers
+//! who had not read the rules, never used for training or tuning).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use medserve_guardrails::emergency::DEFAULT_NUMBERS;
+use medserve_guardrails::fold::fold;
+use medserve_guardrails::injection::{self, Source};
+use medserve_guardrails::input::{check_input, Decision, Guard, InputCheck};
+use medserve_guardrails::learned::data::{self, HarmfulExample, PhiExample, RedFlagExample};
+use medserve_guardrails::{harmful, phi, red_flags};
+use serde::Serialize;
+
+/// Counts of one binary detector on one set.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counts {
+    /// Positives in the set.
+    pub positives: usize,
+    /// Positives detected.
+    pub detected: usize,
+    /// Negatives in the set.
+    pub negatives: usize,
+    /// Negatives flagged.
+    pub false_alarms: usize,
+}
+
+impl Counts {
+    fn add(&mut self, truth: bool, said: bool) {
+        if truth {
+            self.positives += 1;
+            self.detected += usize::from(said);
+        } else {
+            self.negatives += 1;
+            self.false_alarms += usize::from(said);
+        }
+    }
+
+    /// Detected / positives.
+    pub fn recall(&self) -> f64 {
+        ratio(self.detected, self.positives)
+    }
+
+    /// False alarms / negatives.
+    pub fn false_alarm_rate(&self) -> f64 {
+        ratio(self.false_alarms, self.negatives)
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// Rules only, learned only, combined.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Layers {
+    /// The rules alone.
+    pub rules: Counts,
+    /// The learned head alone.
+    pub learned: Counts,
+    /// What the server decides.
+    pub combined: Counts,
+}
+
+/// PHI figures of one layer on one set.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PhiCounts {
+    /// Names labelled.
+    pub names: usize,
+    /// Names fully covered by a redaction.
+    pub names_removed: usize,
+    /// Structured identifiers and places labelled (everything but names).
+    pub other: usize,
+    /// Of those, not fully covered: kept in the store.
+    pub other_kept: BTreeMap<String, usize>,
+    /// Sentences without PHI.
+    pub clean_sentences: usize,
+    /// Of those, sentences where something was redacted anyway.
+    pub clean_redacted: usize,
+}
+
+/// PHI layers.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PhiLayers {
+    /// Rules alone.
+    pub rules: PhiCounts,
+    /// Rules and tagger (the server).
+    pub combined: PhiCounts,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// Weights evaluated (SHA-256).
+    pub weights_sha256: String,
+    /// Emergency: validation split.
+    pub emergency_validation: Layers,
+    /// Emergency: held-out set.
+    pub emergency_heldout: Layers,
+    /// Held-out emergencies detected by the server, per category: (total, detected).
+    pub emergency_heldout_by_category: BTreeMap<String, (usize, usize)>,
+    /// Held-out messages per kind: (total, decided right by the server).
+    pub emergency_heldout_by_kind: BTreeMap<String, (usize, usize)>,
+    /// Harmful requests: validation split.
+    pub harmful_validation: Layers,
+    /// Harmful requests: held-out set.
+    pub harmful_heldout: Layers,
+    /// Held-out harmful requests refused per principle: (total, refused).
+    pub harmful_heldout_by_category: BTreeMap<String, (usize, usize)>,
+    /// PHI: validation split.
+    pub phi_validation: PhiLayers,
+    /// PHI: held-out set.
+    pub phi_heldout: PhiLayers,
+    /// Injection (rules) on the held-out set, per source.
+    pub injection_heldout: BTreeMap<String, Counts>,
+}
+
+fn decide(guard: &Guard, text: &str) -> Result<Decision, String> {
+    check_input(InputCheck {
+        latest_user: text,
+        earlier_user: &[],
+        vitals: None,
+        tool_results: &[],
+        emergency_numbers: DEFAULT_NUMBERS,
+        guard,
+    })
+    .map(|r| r.decision)
+    .map_err(|e| e.to_string())
+}
+
+/// Runs every measurement; `data` holds `train/` and `heldout/`.
+pub fn run(guard: &Guard, data: &Path) -> Result<Report, String> {
+    let learned = guard
+        .learned
+        .as_ref()
+        .ok_or("the guard has no learned detectors")?;
+    let mut report = Report {
+        weights_sha256: learned.sha256().to_string(),
+        ..Default::default()
+    };
+
+    // Emergencies.
+    let train: Vec<RedFlagExample> = data::read_dir_jsonl(&data.join("train"), "red_flags")?;
+    let val: Vec<&RedFlagExample> = train
+        .iter()
+        .filter(|e| data::is_validation(&e.text))
+        .collect();
+    let held: Vec<RedFlagExample> = data::read_jsonl(&data.join("heldout/red_flags.jsonl"))?;
+    let emergency = |set: &[&RedFlagExample],
+                     layers: &mut Layers,
+                     mut per: Option<&mut Report>|
+     -> Result<(), String> {
+        for chunk in set.chunks(32) {
+            let texts: Vec<String> = chunk.iter().map(|e| fold(&e.text).text).collect();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let scores = learned.score(&refs)?;
+            for ((e, t), s) in chunk.iter().zip(&texts).zip(&scores) {
+                let rules = red_flags::detect(t).is_emergency();
+                let server = matches!(decide(guard, &e.text)?, Decision::Emergency { .. });
+                layers.rules.add(e.emergency, rules);
+                layers.learned.add(e.emergency, s.is_emergency);
+                layers.combined.add(e.emergency, server);
+                if let Some(r) = per.as_deref_mut() {
+                    if e.emergency {
+                        let c = r
+                            .emergency_heldout_by_category
+                            .entry(e.category.clone().unwrap_or_default())
+                            .or_default();
+                        c.0 += 1;
+                        c.1 += usize::from(server);
+                    }
+                    let k = r
+                        .emergency_heldout_by_kind
+                        .entry(e.kind.clone().unwrap_or_default())
+                        .or_default();
+                    k.0 += 1;
+                    k.1 += usize::from(server == e.emergency);
+                }
+            }
+        }
+        Ok(())
+    };
+    let mut v = Layers::default();
+    emergency(&val, &mut v, None)?;
+    report.emergency_validation = v;
+    let held_refs: Vec<&RedFlagExample> = held.iter().collect();
+    let mut h = Layers::default();
+    emergency(&held_refs, &mut h, Some(&mut report))?;
+    report.emergency_heldout = h;
+
+    // Harmful requests.
+    let train: Vec<HarmfulExample> = data::read_dir_jsonl(&data.join("train"), "harmful")?;
+    let val: Vec<&HarmfulExample> = train
+        .iter()
+        .filter(|e| data::is_validation(&e.text))
+        .collect();
+    let held: Vec<HarmfulExample> = data::read_jsonl(&data.join("heldout/harmful.jsonl"))?;
+    let harm = |set: &[&HarmfulExample],
+                layers: &mut Layers,
+                mut per: Option<&mut BTreeMap<String, (usize, usize)>>|
+     -> Result<(), String> {
+        for chunk in set.chunks(32) {
+            let texts: Vec<String> = chunk.iter().map(|e| fold(&e.text).text).collect();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let scores = learned.score(&refs)?;
+            for ((e, t), s) in chunk.iter().zip(&texts).zip(&scores) {
+                let rules = harmful::detect_harmful(t).is_some();
+                let server = !matches!(decide(guard, &e.text)?, Decision::Proceed);
+                layers.rules.add(e.harmful, rules);
+                layers.learned.add(e.harmful, s.is_harmful);
+                layers.combined.add(e.harmful, server);
+                if let (Some(p), true) = (per.as_deref_mut(), e.harmful) {
+                    let c = p
+                        .entry(e.category.map_or(String::new(), |c| c.to_string()))
+                        .or_default();
+                    c.0 += 1;
+                    c.1 += usize::from(server);
+                }
+            }
+        }
+        Ok(())
+    };
+    let mut v = Layers::default();
+    harm(&val, &mut v, None)?;
+    report.harmful_validation = v;
+    let held_refs: Vec<&HarmfulExample> = held.iter().collect();
+    let mut h = Layers::default();
+    let mut per = BTreeMap::new();
+    harm(&held_refs, &mut h, Some(&mut per))?;
+    report.harmful_heldout = h;
+    report.harmful_heldout_by_category = per;
+
+    // PHI.
+    let train: Vec<PhiExample> = data::read_dir_jsonl(&data.join("train"), "phi")?;
+    let val: Vec<&PhiExample> = train
+        .iter()
+        .filter(|e| data::is_validation(&e.text))
+        .collect();
+    let held: Vec<PhiExample> = data::read_jsonl(&data.join("heldout/phi.jsonl"))?;
+    let tagger = medserve_guardrails::learned::phi_tagger().map(|t| t.as_ref());
+    let phi_layers = |set: &[&PhiExample]| -> PhiLayers {
+        PhiLayers {
+            rules: phi_counts(set, |t| phi::detect_phi_with(t, None)),
+            combined: phi_counts(set, |t| phi::detect_phi_with(t, tagger)),
+        }
+    };
+    report.phi_validation = phi_layers(&val);
+    report.phi_heldout = phi_layers(&held.iter().collect::<Vec<_>>());
+
+    // Injection (rules only).
+    #[derive(serde::Deserialize)]
+    struct Inj {
+        text: String,
+        source: String,
+        injection: bool,
+    }
+    let inj: Vec<Inj> = data::read_jsonl(&data.join("heldout/injection.jsonl"))?;
+    for e in &inj {
+        let source = match e.source.as_str() {
+            "user" => Source::User,
+            "passage" => Source::Retrieved,
+            _ => Source::Tool,
+        };
+        let found = injection::decide(source, &injection::detect_injection(&e.text)).is_some();
+        report
+            .injection_heldout
+            .entry(e.source.clone())
+            .or_default()
+            .add(e.injection, found);
+    }
+    Ok(report)
+}
+
+fn phi_counts(set: &[&PhiExample], detect: impl Fn(&str) -> Vec<phi::PhiSpan>) -> PhiCounts {
+    let mut c = PhiCounts::default();
+    for ex in set {
+        let spans = detect(&ex.text);
+        let covered = |s: usize, e: usize| {
+            // Every non-space byte of the entity lies inside some span.
+            ex.text[s..e]
+                .char_indices()
+                .filter(|(_, ch)| !ch.is_whitespace() && !ch.is_ascii_punctuation())
+                .all(|(i, _)| spans.iter().any(|sp| sp.start <= s + i && s + i < sp.end))
+        };
+        let ranges = ex.ranges();
+        if ranges.is_empty() {
+            c.clean_sentences += 1;
+            c.clean_redacted += usize::from(!spans.is_empty());
+        }
+        for (s, e, kind) in ranges {
+            if kind == "name" {
+                c.names += 1;
+                c.names_removed += usize::from(covered(s, e));
+            } else {
+                c.other += 1;
+                if !covered(s, e) {
+                    *c.other_kept.entry(kind.to_string()).or_default() += 1;
+                }
+            }
+        }
+    }
+    c
+}
+
+fn row(name: &str, set: &str, l: &Layers) -> String {
+    let cell = |c: &Counts| {
+        format!(
+            "{:.3} ({}/{}) · {:.3} ({}/{})",
+            c.recall(),
+            c.detected,
+            c.positives,
+            c.false_alarm_rate(),
+            c.false_alarms,
+            c.negatives
+        )
+    };
+    format!(
+        "| {name} | {set} | {} | {} | {} |",
+        cell(&l.rules),
+        cell(&l.learned),
+        cell(&l.combined)
+    )
+}
+
+fn phi_row(set: &str, p: &PhiLayers) -> String {
+    let cell = |c: &PhiCounts| {
+        let kept: usize = c.other_kept.values().sum();
+        format!(
+            "names {:.3} ({}/{}) · other kept {kept}/{} {:?} · clean redacted {}/{}",
+            ratio(c.names_removed, c.names),
+            c.names_removed,
+            c.names,
+            c.other,
+            c.other_kept,
+            c.clean_redacted,
+            c.clean_sentences
+        )
+    };
+    format!(
+        "| PHI | {set} | {} | — | {} |",
+        cell(&p.rules),
+        cell(&p.combined)
+    )
+}
+
+/// The report as Markdown tables.
+pub fn table(r: &Report) -> String {
+    let mut out = vec![
+        format!("weights sha256 {}", r.weights_sha256),
+        String::new(),
+        "Each cell: recall (detected/positives) · false-alarm rate (flagged/negatives).".into(),
+        String::new(),
+        "| detector | set | rules only | learned only | combined (server) |".into(),
+        "|---|---|---|---|---|".into(),
+        row("emergency", "validation", &r.emergency_validation),
+        row("emergency", "held-out", &r.emergency_heldout),
+        row("harmful request", "validation", &r.harmful_validation),
+        row("harmful request", "held-out", &r.harmful_heldout),
+        phi_row("validation", &r.phi_validation),
+        phi_row("held-out", &r.phi_heldout),
+    ];
+    for (s, c) in &r.injection_heldout {
+        out.push(format!(
+            "| injection ({s}) | held-out | {:.3} ({}/{}) · {:.3} ({}/{}) | — | same as rules |",
+            c.recall(),
+            c.detected,
+            c.positives,
+            c.false_alarm_rate(),
+            c.false_alarms,
+            c.negatives
+        ));
+    }
+    out.push(String::new());
+    out.push("| held-out emergencies: category | n | detected |".into());
+    out.push("|---|---|---|".into());
+    for (c, (n, d)) in &r.emergency_heldout_by_category {
+        out.push(format!("| {c} | {n} | {d} ({:.3}) |", ratio(*d, *n)));
+    }
+    out.push(String::new());
+    out.push("| held-out red-flag set: kind | n | decided right |".into());
+    out.push("|---|---|---|".into());
+    for (k, (n, d)) in &r.emergency_heldout_by_kind {
+        out.push(format!("| {k} | {n} | {d} ({:.3}) |", ratio(*d, *n)));
+    }
+    out.push(String::new());
+    out.push("| held-out harmful: principle | n | refused |".into());
+    out.push("|---|---|---|".into());
+    for (c, (n, d)) in &r.harmful_heldout_by_category {
+        out.push(format!("| {c} | {n} | {d} ({:.3}) |", ratio(*d, *n)));
+    }
+    out.join("\n")
+}
