@@ -16,6 +16,7 @@
 //! "5" = "refuse"
 //!
 //! [injection]                    # per source: "refuse", "strip" or "flag"
+//! learned = true
 //! user = "refuse"
 //! passage = "strip"
 //! tool = "strip"
@@ -93,6 +94,9 @@ pub struct HarmfulPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InjectionSettings {
+    /// Use the learned head beside the rules.
+    #[serde(default = "yes")]
+    pub learned: bool,
     /// User turns.
     pub user: InjectionPolicy,
     /// Retrieved passages.

@@ -164,7 +164,9 @@ pub fn check_input(input: InputCheck<'_>) -> Result<InputReport, InputError> {
     let latest = fold(input.latest_user);
     let earlier: Vec<String> = input.earlier_user.iter().map(|t| fold(t).text).collect();
     let scores: Option<Vec<MessageScores>> = match &input.guard.learned {
-        Some(l) if policy.emergency.learned || policy.harmful.learned => {
+        Some(l)
+            if policy.emergency.learned || policy.harmful.learned || policy.injection.learned =>
+        {
             let texts: Vec<&str> = std::iter::once(latest.text.as_str())
                 .chain(earlier.iter().map(String::as_str))
                 .collect();
@@ -303,18 +305,24 @@ pub fn check_input(input: InputCheck<'_>) -> Result<InputReport, InputError> {
             verdicts,
         })
     };
-    for (text, earlier) in turns.clone() {
+    for (i, (text, earlier)) in turns.clone().enumerate() {
         let findings = injection::detect_injection(text);
         let is_latest = earlier.is_none();
         let mut evidence: Vec<String> = findings.iter().map(|f| kind_name(&f.kind)).collect();
-        evidence.extend(earlier);
-        let decided = injection::decide(Source::User, &findings).map(|p| {
-            if p == injection::default_policy(Source::User) {
-                policy.injection(Source::User)
-            } else {
-                p
+        let learned = scores
+            .as_ref()
+            .and_then(|s| s.get(i))
+            .filter(|s| policy.injection.learned && s.is_injection);
+        let decided = match (injection::decide(Source::User, &findings), learned) {
+            (Some(p), _) if p != injection::default_policy(Source::User) => Some(p),
+            (Some(_), _) => Some(policy.injection(Source::User)),
+            (None, Some(s)) => {
+                evidence.push(format!("learned score {:.2}", s.injection));
+                Some(policy.injection(Source::User))
             }
-        });
+            (None, None) => None,
+        };
+        evidence.extend(earlier);
         match decided {
             Some(InjectionPolicy::Refuse) => {
                 let v = Verdict::new(Stage::Input, "prompt_injection", "refuse", evidence);
@@ -382,18 +390,47 @@ pub fn check_input(input: InputCheck<'_>) -> Result<InputReport, InputError> {
 /// returned when something was found.
 pub fn screen_data(guard: &Guard, source: Source, text: &str) -> (String, Option<Verdict>) {
     let findings = injection::detect_injection(text);
+    let stage = match source {
+        Source::Retrieved => Stage::Retrieval,
+        Source::Tool => Stage::Tool,
+        Source::User => Stage::Input,
+    };
     let Some(policy) = injection::decide(source, &findings) else {
-        return (text.to_string(), None);
+        // The rules found nothing; the learned head reads the whole text. It cannot say
+        // which sentence carries the instruction, so stripping drops the whole text.
+        let learned = guard
+            .learned
+            .as_ref()
+            .filter(|_| guard.policy.policy.injection.learned)
+            .and_then(|l| l.injection(&[&fold(text).text]).ok())
+            .and_then(|s| s.first().copied())
+            .filter(|(_, hit)| *hit);
+        return match (learned, guard.policy.policy.injection(source)) {
+            (Some((score, _)), InjectionPolicy::Flag) => (
+                text.to_string(),
+                Some(Verdict::new(
+                    stage,
+                    "prompt_injection",
+                    "flag",
+                    vec![format!("learned score {score:.2}")],
+                )),
+            ),
+            (Some((score, _)), _) => (
+                injection::REMOVED_MARKER.to_string(),
+                Some(Verdict::new(
+                    stage,
+                    "prompt_injection",
+                    "strip",
+                    vec![format!("learned score {score:.2}")],
+                )),
+            ),
+            (None, _) => (text.to_string(), None),
+        };
     };
     let policy = if policy == injection::default_policy(source) {
         guard.policy.policy.injection(source)
     } else {
         policy
-    };
-    let stage = match source {
-        Source::Retrieved => Stage::Retrieval,
-        Source::Tool => Stage::Tool,
-        Source::User => Stage::Input,
     };
     let evidence = findings.iter().map(|f| kind_name(&f.kind)).collect();
     match policy {

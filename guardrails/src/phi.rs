@@ -170,12 +170,17 @@ fn rule_candidates(text: &str) -> Vec<(usize, usize, PhiKind)> {
                 }
             }
             // Restart one character after the match start so overlapping candidates
-            // (e.g. "Hello John Smith") are still seen.
+            // (e.g. "Hello John Smith") are still seen; after a long match, at its end, so
+            // a long run (a 30,000-digit "number") costs linear time, not quadratic.
             let step = text[whole.start()..]
                 .chars()
                 .next()
                 .map_or(1, char::len_utf8);
-            pos = whole.start() + step;
+            pos = if whole.len() > 64 {
+                whole.end().max(whole.start() + step)
+            } else {
+                whole.start() + step
+            };
         }
     }
     candidates
@@ -244,6 +249,9 @@ enum Check {
     DigitAndLetter,
     /// Numeric day/month/year with a valid day and month.
     NumericDate,
+    /// Seven or more digits in one run (grouped by spaces, dots, dashes or slashes) that
+    /// is not a valid date: phone, national id, account and record numbers of any country.
+    LongNumber,
     /// Month name with a day between 1 and 31.
     MonthDay,
     /// Two-letter prefix (group `s`) is a US state code.
@@ -461,7 +469,46 @@ const RULE_SRC: &[(PhiKind, Check, &str)] = &[
         Check::Plain,
         r"(?i)\b(?:dob|d\.o\.b\.?|date of birth|born on|birth ?date|birthday)\s*(?:is\s*)?[:#-]?\s*(?P<v>[0-3]?[0-9][/.-][0-3]?[0-9](?:[/.-](?:19|20)?[0-9]{2})?)\b",
     ),
+    // --- International: dates with month names in other languages ("17. Mai 2024",
+    // "12 mars 2024", "3 de mayo"), day.month.year with spaces ("21. 5. 2024") ---
+    (
+        PhiKind::Date,
+        Check::Plain,
+        r"(?i)\b(?P<v>[0-3]?[0-9]\.? ?(?:de )?(?:januar|jänner|februar|märz|maerz|mai|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|enero|febrero|marzo|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|januari|februari|maart|mei|augustus|janeiro|fevereiro|março|marco|maio|junho|julho|setembro|outubro|novembro|dezembro|stycznia|lutego|marca|kwietnia|maja|czerwca|lipca|sierpnia|września|wrzesnia|października|pazdziernika|listopada|grudnia|tammikuuta|helmikuuta|maaliskuuta|huhtikuuta|toukokuuta|kesäkuuta|heinäkuuta|elokuuta|syyskuuta|lokakuuta|marraskuuta|joulukuuta|ocak|şubat|mart|nisan|mayıs|haziran|temmuz|ağustos|eylül|ekim|kasım|aralık)(?:\.? (?:de )?(?:19|20)[0-9]{2})?)\b",
+    ),
+    (
+        PhiKind::Date,
+        Check::Plain,
+        r"\b(?P<v>(?:[12][0-9]|3[01]|0?[1-9])\. ?(?:1[0-2]|0?[1-9])\. ?(?:19|20)[0-9]{2})\b",
+    ),
+    // --- International: any other long number (phones in local formats, national ids,
+    // account and record numbers) ---
+    (
+        PhiKind::Account,
+        Check::LongNumber,
+        r"(?P<v>(?:\+|\b)[0-9](?:[ ./-]?[0-9]){6,})\b",
+    ),
+    (
+        PhiKind::Phone,
+        Check::LongNumber,
+        r"(?P<v>\(0?[0-9]{1,4}\) ?[0-9](?:[ ./-]?[0-9]){4,})\b",
+    ),
     // --- Ages over 89 ---
+    (
+        PhiKind::Age90Plus,
+        Check::Plain,
+        r"(?i)\b(?:is|aged?|turned|turning|age of)\s+(?P<v>9[0-9]|1[01][0-9])(?:\s+(?:and|now|this year|years?|yrs?|next)\b|\s*[,.;:!)]|\s*$)",
+    ),
+    (
+        PhiKind::Age90Plus,
+        Check::Plain,
+        r"(?i)\b(?P<v>9[0-9]|1[01][0-9])\s*(?:jahre|ans|años|anni|jaar|år|vuotta|lat|let|éves|yaşında)\b",
+    ),
+    (
+        PhiKind::Age90Plus,
+        Check::Plain,
+        r"[A-Za-zÀ-ÿ], (?P<v>9[0-9]|1[01][0-9]),",
+    ),
     (
         PhiKind::Age90Plus,
         Check::Plain,
@@ -1780,6 +1827,7 @@ fn validate(
             value.chars().any(|c| c.is_ascii_digit()) && value.chars().any(char::is_alphabetic)
         }
         Check::NumericDate => numeric_date_ok(value),
+        Check::LongNumber => digit_count(value) >= 7 && !numeric_date_ok(value),
         Check::MonthDay => month_day_ok(value),
         Check::UsState => caps
             .name("s")

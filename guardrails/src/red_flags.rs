@@ -125,6 +125,44 @@ pub struct Detection {
     pub categories: Vec<Category>,
     /// Evidence spans, sorted by position.
     pub matched: Vec<Match>,
+    /// Cues the filters dropped, by reason: what the rules know that a sentence embedding
+    /// does not (the learned head reads these as features).
+    #[serde(default)]
+    pub filtered: Filtered,
+}
+
+/// Counts of cue matches dropped by each filter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filtered {
+    /// Cues that kept none of the filters: accepted signals.
+    pub accepted: usize,
+    /// Inside a harmless phrase or idiom ("blood test", "killing me").
+    pub harmless: usize,
+    /// In an information-seeking sentence or after a topic word.
+    pub info: usize,
+    /// Negated within a few words.
+    pub negated: usize,
+    /// Described as history without a nearer recency cue.
+    pub historical: usize,
+}
+
+impl Filtered {
+    /// Number of features [`Filtered::features`] gives.
+    pub const FEATURES: usize = 6;
+
+    /// Features for a learned head, with whether the rules raised an emergency: each a
+    /// 0/1 indicator.
+    pub fn features(&self, raised: bool) -> [f32; Self::FEATURES] {
+        let b = |n: usize| if n > 0 { 1.0 } else { 0.0 };
+        [
+            if raised { 1.0 } else { 0.0 },
+            b(self.accepted),
+            b(self.harmless),
+            b(self.info),
+            b(self.negated),
+            b(self.historical),
+        ]
+    }
 }
 
 impl Detection {
@@ -140,12 +178,13 @@ pub fn detect(text: &str) -> Detection {
     let clauses = build_clauses(&pieces);
     let sentences = sentence_contexts(&clauses);
     let mut hits: Vec<Hit> = Vec::new();
+    let mut filtered = Filtered::default();
     let mut prev_open = false;
     for (idx, clause) in clauses.iter().enumerate() {
         let same_sentence = idx > 0 && clauses[idx - 1].sentence == clause.sentence;
         let inherit = same_sentence && prev_open && inherits_negation(&clause.text);
         let ctx = &sentences[clause.sentence];
-        prev_open = scan_clause(clause, inherit, ctx, &mut hits);
+        prev_open = scan_clause(clause, inherit, ctx, &mut hits, &mut filtered);
     }
     numeric_signals(&clauses, &sentences, &mut hits);
     let matched = apply_rules(text, &hits);
@@ -158,6 +197,7 @@ pub fn detect(text: &str) -> Detection {
     Detection {
         categories,
         matched,
+        filtered,
     }
 }
 
@@ -1785,7 +1825,13 @@ fn orig_span(clause: &Clause, cs: usize, ce: usize) -> Option<(usize, usize)> {
 
 /// Scans one clause, pushes accepted signals, and reports whether a negation scope is
 /// still open at the end of the clause.
-fn scan_clause(clause: &Clause, inherit: bool, ctx: &SentenceCtx, hits: &mut Vec<Hit>) -> bool {
+fn scan_clause(
+    clause: &Clause,
+    inherit: bool,
+    ctx: &SentenceCtx,
+    hits: &mut Vec<Hit>,
+    filtered: &mut Filtered,
+) -> bool {
     let t = clause.text.as_str();
     // A clause can open an information question of its own ("..., is heavy bleeding
     // normal?") even when the sentence began with a personal statement.
@@ -1824,23 +1870,26 @@ fn scan_clause(clause: &Clause, inherit: bool, ctx: &SentenceCtx, hits: &mut Vec
     for &(sig, cs, ce) in &raws {
         let span = (cs, ce);
         if suppress.iter().any(|s| overlaps(*s, span)) {
+            filtered.harmless += 1;
             continue;
         }
-        if ctx.info || clause_info {
-            continue;
-        }
-        if topic_before(t, cs, &inline_strong) {
-            continue;
-        }
-        if !ctx.personal && topic_before(t, cs, &inline_info) {
+        if ctx.info
+            || clause_info
+            || topic_before(t, cs, &inline_strong)
+            || (!ctx.personal && topic_before(t, cs, &inline_info))
+        {
+            filtered.info += 1;
             continue;
         }
         if negated(t, cs, &negs, inherit) {
+            filtered.negated += 1;
             continue;
         }
         if !sig.history_exempt() && historical(t, span, &strong, &weak, &recency, ctx.recent) {
+            filtered.historical += 1;
             continue;
         }
+        filtered.accepted += 1;
         if sig == Sig::PillIntake && !pill_quantity_ok(&t[cs..ce]) {
             continue;
         }

@@ -9,8 +9,10 @@ use std::path::Path;
 use medserve_guardrails::emergency::DEFAULT_NUMBERS;
 use medserve_guardrails::fold::fold;
 use medserve_guardrails::injection::{self, Source};
-use medserve_guardrails::input::{check_input, Decision, Guard, InputCheck};
-use medserve_guardrails::learned::data::{self, HarmfulExample, PhiExample, RedFlagExample};
+use medserve_guardrails::input::{self, check_input, Decision, Guard, InputCheck};
+use medserve_guardrails::learned::data::{
+    self, HarmfulExample, InjectionExample, PhiExample, RedFlagExample,
+};
 use medserve_guardrails::{harmful, phi, red_flags};
 use serde::Serialize;
 
@@ -83,6 +85,10 @@ pub struct PhiCounts {
     pub clean_sentences: usize,
     /// Of those, sentences where something was redacted anyway.
     pub clean_redacted: usize,
+    /// Identifiers kept (type, text): listed for the validation split only, so the rules
+    /// are never fitted to the held-out set.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<(String, String)>,
 }
 
 /// PHI layers.
@@ -105,6 +111,8 @@ pub struct Report {
     pub emergency_heldout: Layers,
     /// Held-out emergencies detected by the server, per category: (total, detected).
     pub emergency_heldout_by_category: BTreeMap<String, (usize, usize)>,
+    /// Validation emergencies detected by the server, per category: (total, detected).
+    pub emergency_validation_by_category: BTreeMap<String, (usize, usize)>,
     /// Held-out messages per kind: (total, decided right by the server).
     pub emergency_heldout_by_kind: BTreeMap<String, (usize, usize)>,
     /// Harmful requests: validation split.
@@ -117,8 +125,10 @@ pub struct Report {
     pub phi_validation: PhiLayers,
     /// PHI: held-out set.
     pub phi_heldout: PhiLayers,
-    /// Injection (rules) on the held-out set, per source.
-    pub injection_heldout: BTreeMap<String, Counts>,
+    /// Injection on the validation split of the training set, per source.
+    pub injection_validation: BTreeMap<String, Layers>,
+    /// Injection on the held-out set, per source.
+    pub injection_heldout: BTreeMap<String, Layers>,
 }
 
 fn decide(guard: &Guard, text: &str) -> Result<Decision, String> {
@@ -154,7 +164,8 @@ pub fn run(guard: &Guard, data: &Path) -> Result<Report, String> {
     let held: Vec<RedFlagExample> = data::read_jsonl(&data.join("heldout/red_flags.jsonl"))?;
     let emergency = |set: &[&RedFlagExample],
                      layers: &mut Layers,
-                     mut per: Option<&mut Report>|
+                     by_category: &mut BTreeMap<String, (usize, usize)>,
+                     by_kind: &mut BTreeMap<String, (usize, usize)>|
      -> Result<(), String> {
         for chunk in set.chunks(32) {
             let texts: Vec<String> = chunk.iter().map(|e| fold(&e.text).text).collect();
@@ -166,33 +177,32 @@ pub fn run(guard: &Guard, data: &Path) -> Result<Report, String> {
                 layers.rules.add(e.emergency, rules);
                 layers.learned.add(e.emergency, s.is_emergency);
                 layers.combined.add(e.emergency, server);
-                if let Some(r) = per.as_deref_mut() {
-                    if e.emergency {
-                        let c = r
-                            .emergency_heldout_by_category
-                            .entry(e.category.clone().unwrap_or_default())
-                            .or_default();
-                        c.0 += 1;
-                        c.1 += usize::from(server);
-                    }
-                    let k = r
-                        .emergency_heldout_by_kind
-                        .entry(e.kind.clone().unwrap_or_default())
+                if e.emergency {
+                    let c = by_category
+                        .entry(e.category.clone().unwrap_or_default())
                         .or_default();
-                    k.0 += 1;
-                    k.1 += usize::from(server == e.emergency);
+                    c.0 += 1;
+                    c.1 += usize::from(server);
                 }
+                let k = by_kind
+                    .entry(e.kind.clone().unwrap_or_default())
+                    .or_default();
+                k.0 += 1;
+                k.1 += usize::from(server == e.emergency);
             }
         }
         Ok(())
     };
-    let mut v = Layers::default();
-    emergency(&val, &mut v, None)?;
+    let (mut v, mut vc, mut vk) = (Layers::default(), BTreeMap::new(), BTreeMap::new());
+    emergency(&val, &mut v, &mut vc, &mut vk)?;
     report.emergency_validation = v;
+    report.emergency_validation_by_category = vc;
     let held_refs: Vec<&RedFlagExample> = held.iter().collect();
-    let mut h = Layers::default();
-    emergency(&held_refs, &mut h, Some(&mut report))?;
+    let (mut h, mut hc, mut hk) = (Layers::default(), BTreeMap::new(), BTreeMap::new());
+    emergency(&held_refs, &mut h, &mut hc, &mut hk)?;
     report.emergency_heldout = h;
+    report.emergency_heldout_by_category = hc;
+    report.emergency_heldout_by_kind = hk;
 
     // Harmful requests.
     let train: Vec<HarmfulExample> = data::read_dir_jsonl(&data.join("train"), "harmful")?;
@@ -244,40 +254,58 @@ pub fn run(guard: &Guard, data: &Path) -> Result<Report, String> {
         .collect();
     let held: Vec<PhiExample> = data::read_jsonl(&data.join("heldout/phi.jsonl"))?;
     let tagger = medserve_guardrails::learned::phi_tagger().map(|t| t.as_ref());
-    let phi_layers = |set: &[&PhiExample]| -> PhiLayers {
+    let phi_layers = |set: &[&PhiExample], list_kept: bool| -> PhiLayers {
         PhiLayers {
-            rules: phi_counts(set, |t| phi::detect_phi_with(t, None)),
-            combined: phi_counts(set, |t| phi::detect_phi_with(t, tagger)),
+            rules: phi_counts(set, false, |t| phi::detect_phi_with(t, None)),
+            combined: phi_counts(set, list_kept, |t| phi::detect_phi_with(t, tagger)),
         }
     };
-    report.phi_validation = phi_layers(&val);
-    report.phi_heldout = phi_layers(&held.iter().collect::<Vec<_>>());
+    report.phi_validation = phi_layers(&val, true);
+    report.phi_heldout = phi_layers(&held.iter().collect::<Vec<_>>(), false);
 
-    // Injection (rules only).
-    #[derive(serde::Deserialize)]
-    struct Inj {
-        text: String,
-        source: String,
-        injection: bool,
-    }
-    let inj: Vec<Inj> = data::read_jsonl(&data.join("heldout/injection.jsonl"))?;
-    for e in &inj {
+    // Injection.
+    let train: Vec<InjectionExample> = data::read_dir_jsonl(&data.join("train"), "injection")?;
+    let val: Vec<&InjectionExample> = train
+        .iter()
+        .filter(|e| data::is_validation(&e.text))
+        .collect();
+    let held: Vec<InjectionExample> = data::read_jsonl(&data.join("heldout/injection.jsonl"))?;
+    report.injection_validation = injection_layers(guard, learned, &val)?;
+    report.injection_heldout = injection_layers(guard, learned, &held.iter().collect::<Vec<_>>())?;
+    Ok(report)
+}
+
+fn injection_layers(
+    guard: &Guard,
+    learned: &medserve_guardrails::learned::Learned,
+    set: &[&InjectionExample],
+) -> Result<BTreeMap<String, Layers>, String> {
+    let mut out: BTreeMap<String, Layers> = BTreeMap::new();
+    for e in set {
         let source = match e.source.as_str() {
             "user" => Source::User,
             "passage" => Source::Retrieved,
             _ => Source::Tool,
         };
-        let found = injection::decide(source, &injection::detect_injection(&e.text)).is_some();
-        report
-            .injection_heldout
-            .entry(e.source.clone())
-            .or_default()
-            .add(e.injection, found);
+        let rules = injection::decide(source, &injection::detect_injection(&e.text)).is_some();
+        let (_, learned_hit) = learned.injection(&[&fold(&e.text).text])?[0];
+        let server = match source {
+            Source::User => !matches!(decide(guard, &e.text)?, Decision::Proceed),
+            _ => input::screen_data(guard, source, &e.text).1.is_some(),
+        };
+        let l = out.entry(e.source.clone()).or_default();
+        l.rules.add(e.injection, rules);
+        l.learned.add(e.injection, learned_hit);
+        l.combined.add(e.injection, server);
     }
-    Ok(report)
+    Ok(out)
 }
 
-fn phi_counts(set: &[&PhiExample], detect: impl Fn(&str) -> Vec<phi::PhiSpan>) -> PhiCounts {
+fn phi_counts(
+    set: &[&PhiExample],
+    list_kept: bool,
+    detect: impl Fn(&str) -> Vec<phi::PhiSpan>,
+) -> PhiCounts {
     let mut c = PhiCounts::default();
     for ex in set {
         let spans = detect(&ex.text);
@@ -294,6 +322,9 @@ fn phi_counts(set: &[&PhiExample], detect: impl Fn(&str) -> Vec<phi::PhiSpan>) -
             c.clean_redacted += usize::from(!spans.is_empty());
         }
         for (s, e, kind) in ranges {
+            if list_kept && !covered(s, e) {
+                c.kept.push((kind.to_string(), ex.text[s..e].to_string()));
+            }
             if kind == "name" {
                 c.names += 1;
                 c.names_removed += usize::from(covered(s, e));
@@ -365,22 +396,28 @@ pub fn table(r: &Report) -> String {
         phi_row("validation", &r.phi_validation),
         phi_row("held-out", &r.phi_heldout),
     ];
-    for (s, c) in &r.injection_heldout {
-        out.push(format!(
-            "| injection ({s}) | held-out | {:.3} ({}/{}) · {:.3} ({}/{}) | — | same as rules |",
-            c.recall(),
-            c.detected,
-            c.positives,
-            c.false_alarm_rate(),
-            c.false_alarms,
-            c.negatives
-        ));
+    for (set, map) in [
+        ("validation", &r.injection_validation),
+        ("held-out", &r.injection_heldout),
+    ] {
+        for (source, l) in map {
+            out.push(row(&format!("injection ({source})"), set, l));
+        }
     }
     out.push(String::new());
-    out.push("| held-out emergencies: category | n | detected |".into());
-    out.push("|---|---|---|".into());
+    out.push("| emergencies: category | validation n | detected | held-out n | detected |".into());
+    out.push("|---|---|---|---|---|".into());
     for (c, (n, d)) in &r.emergency_heldout_by_category {
-        out.push(format!("| {c} | {n} | {d} ({:.3}) |", ratio(*d, *n)));
+        let (vn, vd) = r
+            .emergency_validation_by_category
+            .get(c)
+            .copied()
+            .unwrap_or_default();
+        out.push(format!(
+            "| {c} | {vn} | {vd} ({:.3}) | {n} | {d} ({:.3}) |",
+            ratio(vd, vn),
+            ratio(*d, *n)
+        ));
     }
     out.push(String::new());
     out.push("| held-out red-flag set: kind | n | decided right |".into());

@@ -75,6 +75,9 @@ enum GuardrailsCommand {
         /// decisions as extra emergency labels. Repeatable.
         #[arg(long)]
         eval_export: Vec<PathBuf>,
+        /// The guideline corpus (negatives for the injection head).
+        #[arg(long, default_value = "corpus")]
+        corpus: PathBuf,
         /// Sentence encoder folder.
         #[arg(long, default_value = medserve_server::config::DEFAULT_EMBEDDER)]
         embedder: PathBuf,
@@ -482,6 +485,7 @@ fn guardrails(cmd: GuardrailsCommand) -> anyhow::Result<()> {
             medquad,
             medquad_n,
             eval_export,
+            corpus,
             embedder,
             out,
         } => {
@@ -496,6 +500,7 @@ fn guardrails(cmd: GuardrailsCommand) -> anyhow::Result<()> {
                 medsafetybench: Some(medsafetybench),
                 medquad: Some((medquad, medquad_n)),
                 eval_exports: eval_export,
+                corpus: Some(corpus),
             };
             let weights = train::train(encoder, &inputs, &mut |m| eprintln!("{m}"))
                 .map_err(|e| anyhow::anyhow!(e))?;
@@ -584,7 +589,16 @@ fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
         EvalCommand::Guardrails { data, json } => {
             let t = std::time::Instant::now();
             let rf = red_flags_eval::evaluate();
-            let guard = medserve_guardrails::input::Guard::rules_only();
+            // The server's guard: the encoder, the committed weights, the shipped policy.
+            let embedder = Arc::new(medserve_rag::Embedder::load(std::path::Path::new(
+                medserve_server::config::DEFAULT_EMBEDDER,
+            ))?);
+            let guard = medserve_server::guard::load(
+                embedder,
+                std::path::Path::new(medserve_guardrails::learned::DEFAULT_WEIGHTS),
+                None,
+            )
+            .map_err(|e| anyhow::anyhow!(e))?;
             let safety = eval::medsafetybench(&guard, &data.join("medsafetybench"))?;
             let benign = eval::medquad_questions(&guard, &data.join("medquad"))?;
             println!("| set | n | measure | value |");

@@ -37,6 +37,42 @@ pub struct HarmfulExample {
     pub kind: Option<String>,
 }
 
+/// One labelled text for the prompt-injection head.
+#[derive(Debug, Clone, Deserialize)]
+pub struct InjectionExample {
+    /// The text.
+    pub text: String,
+    /// `user`, `passage` or `tool`.
+    pub source: String,
+    /// Whether it carries instructions aimed at the assistant.
+    pub injection: bool,
+}
+
+/// Paragraphs of the guideline corpus (`corpus/*.md`, front matter skipped): real
+/// passages, negatives for the injection head.
+pub fn corpus_paragraphs(dir: &Path) -> Result<Vec<String>, String> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let body = match text.strip_prefix("---") {
+            Some(rest) => rest.split_once("\n---").map_or(rest, |(_, b)| b),
+            None => &text,
+        };
+        out.extend(
+            body.split("\n\n")
+                .map(|p| p.trim().trim_start_matches('#').trim().to_string())
+                .filter(|p| p.len() >= 80),
+        );
+    }
+    Ok(out)
+}
+
 /// One PHI-labelled sentence.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PhiExample {

@@ -115,11 +115,22 @@ impl Default for TrainOptions {
     }
 }
 
-/// Trains a head on embeddings `xs` with labels `ys` (indices into `classes`).
+/// Trains a head on embeddings `xs` with labels `ys` (indices into `classes`), every
+/// example of weight 1.
 pub fn train(xs: &[Vec<f32>], ys: &[usize], classes: Vec<String>, opt: TrainOptions) -> Head {
+    train_weighted(xs, ys, &vec![1.0; xs.len()], classes, opt)
+}
+
+/// [`train`] with a weight per example (hard negatives can count more than easy ones).
+pub fn train_weighted(
+    xs: &[Vec<f32>],
+    ys: &[usize],
+    sample: &[f32],
+    classes: Vec<String>,
+    opt: TrainOptions,
+) -> Head {
     let k = classes.len();
     let dim = xs.first().map_or(0, Vec::len);
-    let n = xs.len().max(1);
     let mut counts = vec![0usize; k];
     for &y in ys {
         counts[y] += 1;
@@ -135,7 +146,12 @@ pub fn train(xs: &[Vec<f32>], ys: &[usize], classes: Vec<String>, opt: TrainOpti
             }
         })
         .collect();
-    let total_weight: f32 = ys.iter().map(|&y| class_weight[y]).sum::<f32>().max(1.0);
+    let total_weight: f32 = ys
+        .iter()
+        .zip(sample)
+        .map(|(&y, s)| class_weight[y] * s)
+        .sum::<f32>()
+        .max(1.0);
 
     let mut w = vec![vec![0f32; dim]; k];
     let mut b = vec![0f32; k];
@@ -143,10 +159,10 @@ pub fn train(xs: &[Vec<f32>], ys: &[usize], classes: Vec<String>, opt: TrainOpti
     let mut grad = vec![0f32; k * (dim + 1)];
     for _ in 0..opt.epochs {
         grad.iter_mut().for_each(|g| *g = 0.0);
-        for (x, &y) in xs.iter().zip(ys) {
+        for ((x, &y), &sw) in xs.iter().zip(ys).zip(sample) {
             let logits: Vec<f32> = w.iter().zip(&b).map(|(wr, br)| dot(wr, x) + br).collect();
             let p = softmax(&logits);
-            let cw = class_weight[y] / total_weight;
+            let cw = class_weight[y] * sw / total_weight;
             for c in 0..k {
                 let d = (p[c] - if c == y { 1.0 } else { 0.0 }) * cw;
                 if d == 0.0 {
@@ -174,7 +190,6 @@ pub fn train(xs: &[Vec<f32>], ys: &[usize], classes: Vec<String>, opt: TrainOpti
             b[c] -= row[dim];
         }
     }
-    let _ = n;
     Head {
         classes,
         weights: w,
@@ -231,6 +246,19 @@ pub fn threshold_for_recall(positive_scores: &[f32], recall: f64) -> f32 {
     s[need - 1].clamp(0.0, 1.0)
 }
 
+/// The lowest threshold at which at most `rate` of the negative scores are at or above it
+/// (so the false-alarm bound holds on these scores).
+pub fn threshold_for_false_alarms(negative_scores: &[f32], rate: f64) -> f32 {
+    if negative_scores.is_empty() {
+        return 0.5;
+    }
+    let mut s = negative_scores.to_vec();
+    s.sort_by(|a, b| b.total_cmp(a));
+    let allowed = (rate * s.len() as f64).floor() as usize;
+    // Just above the (allowed+1)-th highest negative score.
+    s.get(allowed).map_or(0.0, |v| (v + 1e-6).min(1.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +286,14 @@ mod tests {
         assert_eq!(s.class, 2);
         assert!(s.positive > 0.9, "{s:?}");
         assert!(head.score(&[1.0, 0.0, 0.0]).positive < 0.1);
+    }
+
+    #[test]
+    fn false_alarm_threshold_keeps_the_bound() {
+        let neg = [0.9, 0.5, 0.4, 0.3, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1];
+        let t = threshold_for_false_alarms(&neg, 0.1);
+        assert_eq!(neg.iter().filter(|&&s| s >= t).count(), 1);
+        assert!(t > 0.5 && t < 0.51);
     }
 
     #[test]

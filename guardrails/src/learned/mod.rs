@@ -20,7 +20,18 @@ use std::sync::{Arc, OnceLock};
 use serde::{Deserialize, Serialize};
 
 use crate::harmful::HarmCategory;
-use crate::red_flags::Category;
+use crate::red_flags::{self, Category, Filtered};
+
+/// The emergency head's input: the text's embedding, then what the rules found in the same
+/// text ([`Filtered::features`]: cues accepted, or dropped as negated, historical,
+/// information-seeking or harmless). The rules know negation and history; the embedding
+/// knows wording. The head weighs both.
+pub fn emergency_input(embedding: &[f32], text: &str) -> Vec<f32> {
+    let d = red_flags::detect(text);
+    let mut x = embedding.to_vec();
+    x.extend(d.filtered.features(d.is_emergency()));
+    x
+}
 
 /// Format version of the weights file.
 pub const FORMAT: u32 = 1;
@@ -47,10 +58,13 @@ pub struct Weights {
     pub encoder: String,
     /// Embedding dimension.
     pub dim: usize,
-    /// Emergency head: `none` then the red-flag categories (snake_case).
+    /// Emergency head over [`emergency_input`]: `none` then the red-flag categories
+    /// (snake_case).
     pub emergency: head::Head,
     /// Harmful-request head: `none` then principles `"1"`..`"9"`.
     pub harmful: head::Head,
+    /// Prompt-injection head: `none`, `injection` (user turns, passages, tool results).
+    pub injection: head::Head,
     /// The PHI tagger.
     pub phi: tagger::Tagger,
     /// What the weights were trained on (set sizes, sources) and their validation figures.
@@ -87,12 +101,16 @@ impl LoadedWeights {
         }
         weights
             .emergency
-            .validate(weights.dim)
+            .validate(weights.dim + Filtered::FEATURES)
             .map_err(|e| format!("emergency head: {e}"))?;
         weights
             .harmful
             .validate(weights.dim)
             .map_err(|e| format!("harmful head: {e}"))?;
+        weights
+            .injection
+            .validate(weights.dim)
+            .map_err(|e| format!("injection head: {e}"))?;
         for c in &weights.emergency.classes[1..] {
             Category::from_name(c)
                 .ok_or_else(|| format!("emergency head: unknown category {c:?}"))?;
@@ -126,6 +144,10 @@ pub struct MessageScores {
     pub harmful_category: HarmCategory,
     /// Whether `harmful` reaches the head's threshold.
     pub is_harmful: bool,
+    /// Prompt-injection score, highest over windows.
+    pub injection: f32,
+    /// Whether `injection` reaches the head's threshold.
+    pub is_injection: bool,
 }
 
 /// The learned detectors, ready to score messages.
@@ -173,6 +195,16 @@ impl Learned {
         &self.weights.weights
     }
 
+    /// Prompt-injection score of each text (highest over its windows), and whether it
+    /// reaches the head's threshold.
+    pub fn injection(&self, texts: &[&str]) -> Result<Vec<(f32, bool)>, String> {
+        Ok(self
+            .score(texts)?
+            .iter()
+            .map(|s| (s.injection, s.is_injection))
+            .collect())
+    }
+
     /// Scores each message (one encoder call for all their windows).
     pub fn score(&self, messages: &[&str]) -> Result<Vec<MessageScores>, String> {
         let mut all: Vec<&str> = Vec::new();
@@ -198,16 +230,19 @@ impl Learned {
                 harmful: 0.0,
                 harmful_category: HarmCategory::CompetenceCompassionDignity,
                 is_harmful: false,
+                injection: 0.0,
+                is_injection: false,
             })
             .collect();
-        for (v, &i) in vectors.iter().zip(&owner) {
-            let e = w.emergency.score(v);
+        for ((v, &i), text) in vectors.iter().zip(&owner).zip(&all) {
+            let e = w.emergency.score(&emergency_input(v, text));
             let s = &mut out[i];
             if e.positive > s.emergency {
                 s.emergency = e.positive;
                 s.emergency_category =
                     Category::from_name(&w.emergency.classes[e.class]).unwrap_or(Category::Cardiac);
             }
+            s.injection = s.injection.max(w.injection.score(v).positive);
             let h = w.harmful.score(v);
             if h.positive > s.harmful {
                 s.harmful = h.positive;
@@ -221,6 +256,7 @@ impl Learned {
         for s in &mut out {
             s.is_emergency = s.emergency >= w.emergency.threshold;
             s.is_harmful = s.harmful >= w.harmful.threshold;
+            s.is_injection = s.injection >= w.injection.threshold;
         }
         Ok(out)
     }

@@ -30,10 +30,16 @@ pub struct TrainInputs {
     pub medquad: Option<(PathBuf, usize)>,
     /// `eval-jsonl` exports from `medserve training export`.
     pub eval_exports: Vec<PathBuf>,
+    /// The guideline corpus (its paragraphs are negatives for the injection head).
+    pub corpus: Option<PathBuf>,
 }
 
 /// Validation recall the emergency threshold is chosen for.
 pub const EMERGENCY_RECALL: f64 = 0.97;
+/// Largest validation false-alarm rate of the injection head: a false alarm strips a
+/// vetted passage or refuses an honest user, so this head is bounded by false alarms
+/// rather than tuned for recall (the rules stay the precise layer).
+pub const INJECTION_FALSE_ALARMS: f64 = 0.03;
 /// Validation recall the harmful-request threshold is chosen for.
 pub const HARMFUL_RECALL: f64 = 0.93;
 /// Validation recall of name and place words the tagger threshold is chosen for.
@@ -43,7 +49,13 @@ pub const PHI_RECALL: f64 = 0.97;
 struct Item {
     text: String,
     class: usize,
+    /// Training weight: hard negatives (written to look like the positives) count more.
+    weight: f32,
 }
+
+/// Weight of a hard negative of the red-flag sets (negated, historical, idioms, mild...)
+/// against an easy one (a MedQuAD question).
+const HARD_NEGATIVE_WEIGHT: f32 = 3.0;
 
 /// Trains all detectors; returns the weights (with provenance and validation figures).
 pub fn train(
@@ -55,6 +67,11 @@ pub fn train(
     let red: Vec<RedFlagExample> = data::read_dir_jsonl(&train_dir, "red_flags")?;
     let harm: Vec<HarmfulExample> = data::read_dir_jsonl(&train_dir, "harmful")?;
     let phi: Vec<PhiExample> = data::read_dir_jsonl(&train_dir, "phi")?;
+    let inj: Vec<data::InjectionExample> = data::read_dir_jsonl(&train_dir, "injection")?;
+    let paragraphs = match &inputs.corpus {
+        Some(d) => data::corpus_paragraphs(d)?,
+        None => Vec::new(),
+    };
     let msb = match &inputs.medsafetybench {
         Some(d) => data::medsafetybench(d)?,
         None => Vec::new(),
@@ -87,12 +104,16 @@ pub fn train(
         } else {
             0
         };
-        // An emergency without a known category still counts as an emergency: give it the
-        // category the rules would (none known here), so use the first category slot only
-        // when nothing else is known.
+        // An emergency without a known category takes the first category slot.
+        let weight = if class == 0 {
+            HARD_NEGATIVE_WEIGHT
+        } else {
+            1.0
+        };
         e_items.push(Item {
             text: r.text.clone(),
             class,
+            weight,
         });
     }
     for t in harm
@@ -104,6 +125,7 @@ pub fn train(
         e_items.push(Item {
             text: t.clone(),
             class: 0,
+            weight: 1.0,
         });
     }
 
@@ -118,21 +140,57 @@ pub fn train(
         } else {
             0
         };
+        let weight = if class == 0 {
+            HARD_NEGATIVE_WEIGHT
+        } else {
+            1.0
+        };
         h_items.push(Item {
             text: h.text.clone(),
             class,
+            weight,
         });
     }
     for (n, t) in &msb {
         h_items.push(Item {
             text: t.clone(),
             class: usize::from(*n),
+            weight: 1.0,
         });
     }
     for t in red.iter().map(|r| &r.text).chain(&medquad) {
         h_items.push(Item {
             text: t.clone(),
             class: 0,
+            weight: 1.0,
+        });
+    }
+
+    // Injection head: instructions aimed at the assistant vs everything else the server
+    // reads (its own corpus, honest questions, emergencies, harmful requests).
+    let i_classes = vec!["none".to_string(), "injection".to_string()];
+    let mut i_items: Vec<Item> = inj
+        .iter()
+        .map(|e| Item {
+            text: e.text.clone(),
+            class: usize::from(e.injection),
+            weight: if e.injection {
+                1.0
+            } else {
+                HARD_NEGATIVE_WEIGHT
+            },
+        })
+        .collect();
+    for t in paragraphs
+        .iter()
+        .chain(medquad.iter().take(500))
+        .chain(red.iter().map(|r| &r.text))
+        .chain(harm.iter().map(|h| &h.text))
+    {
+        i_items.push(Item {
+            text: t.clone(),
+            class: 0,
+            weight: 1.0,
         });
     }
 
@@ -140,6 +198,7 @@ pub fn train(
     let mut texts: Vec<&str> = e_items
         .iter()
         .chain(&h_items)
+        .chain(&i_items)
         .map(|i| i.text.as_str())
         .collect();
     texts.sort_unstable();
@@ -152,21 +211,31 @@ pub fn train(
         &vectors[i]
     };
 
-    let fit = |items: &[Item], classes: &[String], log: &mut dyn FnMut(&str)| -> Head {
-        let (xs, ys): (Vec<Vec<f32>>, Vec<usize>) = items
+    let fit = |items: &[Item],
+               classes: &[String],
+               input: &dyn Fn(&[f32], &str) -> Vec<f32>,
+               log: &mut dyn FnMut(&str)|
+     -> Head {
+        let train: Vec<&Item> = items
             .iter()
             .filter(|i| !data::is_validation(&i.text))
-            .map(|i| (lookup(&i.text).clone(), i.class))
-            .unzip();
+            .collect();
+        let xs: Vec<Vec<f32>> = train
+            .iter()
+            .map(|i| input(lookup(&i.text), &i.text))
+            .collect();
+        let ys: Vec<usize> = train.iter().map(|i| i.class).collect();
+        let ws: Vec<f32> = train.iter().map(|i| i.weight).collect();
         log(&format!(
             "training a {}-class head on {} texts",
             classes.len(),
             xs.len()
         ));
-        head::train(&xs, &ys, classes.to_vec(), TrainOptions::default())
+        head::train_weighted(&xs, &ys, &ws, classes.to_vec(), TrainOptions::default())
     };
-    let mut emergency = fit(&e_items, &e_classes, log);
-    let mut harmful = fit(&h_items, &h_classes, log);
+    let mut emergency = fit(&e_items, &e_classes, &super::emergency_input, log);
+    let mut harmful = fit(&h_items, &h_classes, &|v, _| v.to_vec(), log);
+    let mut injection = fit(&i_items, &i_classes, &|v, _| v.to_vec(), log);
 
     // PHI tagger.
     let (phi_train, phi_val): (Vec<&PhiExample>, Vec<&PhiExample>) =
@@ -185,6 +254,7 @@ pub fn train(
         dim,
         emergency: emergency.clone(),
         harmful: harmful.clone(),
+        injection: injection.clone(),
         phi: phi_tagger.clone(),
         provenance: Value::Null,
     };
@@ -208,9 +278,24 @@ pub fn train(
     let h_scores = score_texts(&learned, &h_val, |s| s.harmful)?;
     emergency.threshold = head::threshold_for_recall(&positives(&e_scores), EMERGENCY_RECALL);
     harmful.threshold = head::threshold_for_recall(&positives(&h_scores), HARMFUL_RECALL);
+    let i_val = val(&i_items);
+    let i_texts: Vec<&str> = i_val.iter().map(|(t, _)| t.as_str()).collect();
+    let i_scores: Vec<(f32, bool)> = learned
+        .injection(&i_texts)?
+        .into_iter()
+        .zip(&i_val)
+        .map(|((s, _), (_, c))| (s, *c != 0))
+        .collect();
+    let negatives: Vec<f32> = i_scores
+        .iter()
+        .filter(|(_, y)| !*y)
+        .map(|(s, _)| *s)
+        .collect();
+    injection.threshold = head::threshold_for_false_alarms(&negatives, INJECTION_FALSE_ALARMS);
     let validation = json!({
         "emergency": binary_figures(&e_scores, emergency.threshold),
         "harmful": binary_figures(&h_scores, harmful.threshold),
+        "injection": binary_figures(&i_scores, injection.threshold),
         "phi": tagger_figures(&phi_tagger, &phi_val_ex),
     });
     log(&format!("validation: {validation}"));
@@ -221,14 +306,16 @@ pub fn train(
         dim,
         emergency,
         harmful,
+        injection,
         phi: phi_tagger,
         provenance: json!({
             "sets": {
                 "red_flags": red.len(), "nurse_labelled": nurse.len(), "harmful": harm.len(),
                 "medsafetybench_train": msb.len(), "medquad_questions": medquad.len(), "phi": phi.len(),
+                "injection": inj.len(), "corpus_paragraphs": paragraphs.len(),
             },
             "split": "validation = FNV-1a(lower(trim(text))) % 5 == 0",
-            "recall_targets": {"emergency": EMERGENCY_RECALL, "harmful": HARMFUL_RECALL, "phi": PHI_RECALL},
+            "recall_targets": {"emergency": EMERGENCY_RECALL, "harmful": HARMFUL_RECALL, "injection_max_false_alarms": INJECTION_FALSE_ALARMS, "phi": PHI_RECALL},
             "validation": validation,
         }),
     })
