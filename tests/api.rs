@@ -553,11 +553,19 @@ fn every_4xx_path_has_the_openai_error_shape() {
         let mut b = chat("hi", json!({}));
         b["model"] = json!("gpt-9");
         expect_error(&url, b, 404, Some("model"), Some("model_not_found")).await;
-        // Context overflow, by prompt and by requested completion.
-        let long = "fever ".repeat(20_000);
+        // Context overflow, by prompt and by requested completion. Four messages, each
+        // under the per-message limit, over the model's 8,192-token context together.
+        let mut long = chat("hi", json!({}));
+        long["messages"] = json!([
+            {"role": "user", "content": "fever ".repeat(5_000)},
+            {"role": "assistant", "content": "fever ".repeat(5_000)},
+            {"role": "user", "content": "fever ".repeat(5_000)},
+            {"role": "assistant", "content": "fever ".repeat(5_000)},
+            {"role": "user", "content": "and?"},
+        ]);
         expect_error(
             &url,
-            chat(&long, json!({})),
+            long,
             400,
             Some("messages"),
             Some("context_length_exceeded"),

@@ -121,6 +121,9 @@ fn acknowledged_records_survive_sigkill_under_load() {
                             let t = v["medserve"]["training"]["id"].as_str().map(str::to_string);
                             match (a, t) {
                                 (Some(a), Some(t)) => acked.lock().unwrap().push((a, t)),
+                                // An emergency answer does not wait for a slow store: its
+                                // records follow, and it acknowledges nothing.
+                                _ if v["medserve"]["training"]["reason"] == "pending" => {}
                                 _ => panic!("an answer without its ids: {v}"),
                             }
                         }

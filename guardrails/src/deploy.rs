@@ -17,6 +17,7 @@
 //!
 //! [injection]                    # per source: "refuse", "strip" or "flag"
 //! learned = true
+//! learned_action = "flag"         # a finding of the learned head alone
 //! user = "refuse"
 //! passage = "strip"
 //! tool = "strip"
@@ -97,6 +98,10 @@ pub struct InjectionSettings {
     /// Use the learned head beside the rules.
     #[serde(default = "yes")]
     pub learned: bool,
+    /// What a finding of the learned head alone leads to, in any source (default `flag`:
+    /// its precision on ordinary imperative requests is too low to refuse or strip).
+    #[serde(default = "flag")]
+    pub learned_action: InjectionPolicy,
     /// User turns.
     pub user: InjectionPolicy,
     /// Retrieved passages.
@@ -116,6 +121,10 @@ pub struct PhiPolicy {
 
 fn yes() -> bool {
     true
+}
+
+fn flag() -> InjectionPolicy {
+    InjectionPolicy::Flag
 }
 
 /// A validated deployment policy.

@@ -318,7 +318,7 @@ pub fn check_input(input: InputCheck<'_>) -> Result<InputReport, InputError> {
             (Some(_), _) => Some(policy.injection(Source::User)),
             (None, Some(s)) => {
                 evidence.push(format!("learned score {:.2}", s.injection));
-                Some(policy.injection(Source::User))
+                Some(policy.injection.learned_action)
             }
             (None, None) => None,
         };
@@ -405,7 +405,7 @@ pub fn screen_data(guard: &Guard, source: Source, text: &str) -> (String, Option
             .and_then(|l| l.injection(&[&fold(text).text]).ok())
             .and_then(|s| s.first().copied())
             .filter(|(_, hit)| *hit);
-        return match (learned, guard.policy.policy.injection(source)) {
+        return match (learned, guard.policy.policy.injection.learned_action) {
             (Some((score, _)), InjectionPolicy::Flag) => (
                 text.to_string(),
                 Some(Verdict::new(
@@ -522,8 +522,12 @@ mod tests {
                 text: INJECTION_REFUSAL.into()
             }
         );
-        assert_eq!(r.verdicts[0].class, "prompt_injection");
-        assert_eq!(r.verdicts[0].action, "refuse");
+        let v = r
+            .verdicts
+            .iter()
+            .find(|v| v.class == "prompt_injection")
+            .unwrap();
+        assert_eq!(v.action, "refuse");
     }
 
     #[test]

@@ -32,6 +32,7 @@ use medserve_guardrails::policy::Audience;
 use medserve_rag::Hit;
 
 /// Facts shared by every chunk of one response.
+#[derive(Clone)]
 struct Meta {
     id: String,
     created: u64,
@@ -59,6 +60,14 @@ impl Meta {
     ) -> MedserveFacts {
         let mut guardrails = self.verdicts.clone();
         guardrails.extend(output);
+        // What a client sees of a built-in tool's result passes its audience's policy.
+        let tool_runs = tool_runs
+            .into_iter()
+            .map(|mut r| {
+                r.result = crate::output::screen_tool_result(self.audience, r.result);
+                r
+            })
+            .collect();
         MedserveFacts {
             red_flag: self.red_flag.clone(),
             audience: self.audience,
@@ -551,8 +560,37 @@ async fn fixed_answer(state: &AppState, meta: Meta, text: String, job: &ChatJob)
     let usage = medserve_models::Usage::default();
     if !job.stream {
         let mut facts = meta.facts(None, Vec::new(), Vec::new());
-        meta.finish_care(state, &mut facts, &text, &[], "stop", true)
-            .await;
+        // The records are written by their own task. An emergency answer waits for them at
+        // most EMERGENCY_STORE_WAIT: past it the answer goes out and the records follow
+        // (a failure is counted in `medserve_store_failures_total`).
+        let task = {
+            let (state, meta, mut facts, text) =
+                (state.clone(), meta.clone(), facts.clone(), text.clone());
+            tokio::spawn(async move {
+                meta.finish_care(&state, &mut facts, &text, &[], "stop", true)
+                    .await;
+                facts
+            })
+        };
+        let wait = if meta.red_flag.is_some() {
+            EMERGENCY_STORE_WAIT
+        } else {
+            std::time::Duration::from_secs(3600)
+        };
+        match tokio::time::timeout(wait, task).await {
+            Ok(Ok(stored)) => facts = stored,
+            Ok(Err(e)) => tracing::error!(error = %e, "care record task failed"),
+            Err(_) => {
+                tracing::warn!("emergency answer sent before its records were stored");
+                if meta.care.triage {
+                    facts.assessment = Some(exchange::AssessmentFacts::NotStored {
+                        stored: false,
+                        reason: "pending",
+                    });
+                }
+                facts.training.reason = Some("pending");
+            }
+        }
         record(state.metrics(), &facts, usage, &[]);
         let body = meta.completion(
             json!({
@@ -573,6 +611,9 @@ async fn fixed_answer(state: &AppState, meta: Meta, text: String, job: &ChatJob)
     };
     stream_response(state.clone(), turns::fixed(text), meta, None, output)
 }
+
+/// Longest an emergency answer waits for its report and training record to be stored.
+const EMERGENCY_STORE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What the answer so far has gathered besides its text.
 #[derive(Default)]

@@ -125,6 +125,9 @@ pub struct Report {
     pub phi_validation: PhiLayers,
     /// PHI: held-out set.
     pub phi_heldout: PhiLayers,
+    /// Ordinary requests of the validation split: (n, answered with a fixed text instead of
+    /// the model, flagged as injection, given a PHI verdict).
+    pub benign_requests_validation: (usize, usize, usize, usize),
     /// Injection on the validation split of the training set, per source.
     pub injection_validation: BTreeMap<String, Layers>,
     /// Injection on the held-out set, per source.
@@ -263,6 +266,27 @@ pub fn run(guard: &Guard, data: &Path) -> Result<Report, String> {
     report.phi_validation = phi_layers(&val, true);
     report.phi_heldout = phi_layers(&held.iter().collect::<Vec<_>>(), false);
 
+    // Ordinary requests.
+    let benign: Vec<data::BenignRequest> =
+        data::read_dir_jsonl(&data.join("train"), "benign_requests")?;
+    let mut b = (0usize, 0usize, 0usize, 0usize);
+    for e in benign.iter().filter(|e| data::is_validation(&e.text)) {
+        let r = check_input(InputCheck {
+            latest_user: &e.text,
+            earlier_user: &[],
+            vitals: None,
+            tool_results: &[],
+            emergency_numbers: DEFAULT_NUMBERS,
+            guard,
+        })
+        .map_err(|e| e.to_string())?;
+        b.0 += 1;
+        b.1 += usize::from(!matches!(r.decision, Decision::Proceed));
+        b.2 += usize::from(r.verdicts.iter().any(|v| v.class == "prompt_injection"));
+        b.3 += usize::from(r.verdicts.iter().any(|v| v.class == "phi"));
+    }
+    report.benign_requests_validation = b;
+
     // Injection.
     let train: Vec<InjectionExample> = data::read_dir_jsonl(&data.join("train"), "injection")?;
     let val: Vec<&InjectionExample> = train
@@ -289,8 +313,20 @@ fn injection_layers(
         };
         let rules = injection::decide(source, &injection::detect_injection(&e.text)).is_some();
         let (_, learned_hit) = learned.injection(&[&fold(&e.text).text])?[0];
+        // The server: any injection verdict (refuse, strip or flag).
         let server = match source {
-            Source::User => !matches!(decide(guard, &e.text)?, Decision::Proceed),
+            Source::User => check_input(InputCheck {
+                latest_user: &e.text,
+                earlier_user: &[],
+                vitals: None,
+                tool_results: &[],
+                emergency_numbers: DEFAULT_NUMBERS,
+                guard,
+            })
+            .map_err(|e| e.to_string())?
+            .verdicts
+            .iter()
+            .any(|v| v.class == "prompt_injection"),
             _ => input::screen_data(guard, source, &e.text).1.is_some(),
         };
         let l = out.entry(e.source.clone()).or_default();
@@ -404,6 +440,14 @@ pub fn table(r: &Report) -> String {
             out.push(row(&format!("injection ({source})"), set, l));
         }
     }
+    let (n, blocked, inj, phi) = r.benign_requests_validation;
+    out.push(String::new());
+    out.push(format!(
+        "Ordinary requests (validation, n = {n}): answered with a fixed text {blocked} ({:.3}), flagged as injection {inj} ({:.3}), PHI verdict {phi} ({:.3}).",
+        ratio(blocked, n),
+        ratio(inj, n),
+        ratio(phi, n)
+    ));
     out.push(String::new());
     out.push("| emergencies: category | validation n | detected | held-out n | detected |".into());
     out.push("|---|---|---|---|---|".into());

@@ -85,6 +85,17 @@ enum GuardrailsCommand {
         #[arg(long, default_value = medserve_guardrails::learned::DEFAULT_WEIGHTS)]
         out: PathBuf,
     },
+    /// Run the input stage on one message and print its decision and verdicts (JSON).
+    Check {
+        /// The user message.
+        text: String,
+        /// Weights to use.
+        #[arg(long, default_value = medserve_guardrails::learned::DEFAULT_WEIGHTS)]
+        weights: PathBuf,
+        /// Sentence encoder folder.
+        #[arg(long, default_value = medserve_server::config::DEFAULT_EMBEDDER)]
+        embedder: PathBuf,
+    },
     /// Rules only, learned only and combined, on the validation split and on the held-out
     /// sets, per detector.
     Eval {
@@ -512,6 +523,46 @@ fn guardrails(cmd: GuardrailsCommand) -> anyhow::Result<()> {
                 t.elapsed().as_secs_f32()
             );
         }
+        GuardrailsCommand::Check {
+            text,
+            weights,
+            embedder,
+        } => {
+            let embedder = Arc::new(medserve_rag::Embedder::load(&embedder)?);
+            let guard = medserve_server::guard::load(embedder.clone(), &weights, None)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let report =
+                medserve_guardrails::input::check_input(medserve_guardrails::input::InputCheck {
+                    latest_user: &text,
+                    earlier_user: &[],
+                    vitals: None,
+                    tool_results: &[],
+                    emergency_numbers: medserve_guardrails::emergency::DEFAULT_NUMBERS,
+                    guard: &guard,
+                })?;
+            let scores = guard
+                .learned
+                .as_ref()
+                .map(|l| l.score(&[&text]))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let decision = match &report.decision {
+                medserve_guardrails::input::Decision::Proceed => "proceed",
+                medserve_guardrails::input::Decision::Emergency { .. } => "emergency",
+                medserve_guardrails::input::Decision::Refuse { .. } => "refuse",
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "decision": decision,
+                    "verdicts": report.verdicts,
+                    "learned": scores.and_then(|s| s.first().copied()).map(|s| serde_json::json!({
+                        "emergency": s.emergency, "emergency_category": s.emergency_category.as_str(),
+                        "harmful": s.harmful, "injection": s.injection,
+                    })),
+                }))?
+            );
+        }
         GuardrailsCommand::Eval {
             data,
             weights,
@@ -681,14 +732,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(cfg.addr)
-            .await
-            .with_context(|| format!("binding {}", cfg.addr))?;
-        tracing::info!(addr = %listener.local_addr()?, "listening; loading model");
-        let store = medserve_server::store::sqlite::SqliteStore::open(&cfg.db)
-            .with_context(|| format!("opening the store {}", cfg.db.display()))?;
-        tracing::info!(db = %cfg.db.display(), auth = ?cfg.auth, "store ready");
-        // The guardrails decide before any model runs, so they are ready before serving.
+        // The guardrails decide before any model runs, so they are ready before the
+        // listener opens: a request that reaches the server is always judged by them.
         let t = std::time::Instant::now();
         let embedder_dir = cfg.embedder.clone();
         let embedder = Arc::new(
@@ -706,6 +751,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             secs = t.elapsed().as_secs_f32(),
             "guardrails ready"
         );
+        let listener = tokio::net::TcpListener::bind(cfg.addr)
+            .await
+            .with_context(|| format!("binding {}", cfg.addr))?;
+        tracing::info!(addr = %listener.local_addr()?, "listening; loading model");
+        let store = medserve_server::store::sqlite::SqliteStore::open(&cfg.db)
+            .with_context(|| format!("opening the store {}", cfg.db.display()))?;
+        tracing::info!(db = %cfg.db.display(), auth = ?cfg.auth, "store ready");
         let state = AppState::new(
             ServerSettings {
                 max_inflight: cfg.max_num_seqs + cfg.max_queue,

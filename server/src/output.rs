@@ -19,6 +19,36 @@ pub enum Step {
 pub const STRUCTURED_WITHHELD: &str = "This structured answer was withheld by the safety \
 policy (see medserve.guardrails). Please ask a clinician or pharmacist.";
 
+/// Text of a built-in tool's result as shown to a client in `medserve.tool_runs`: every
+/// string passes the audience's output policy, and one the policy would change is replaced
+/// by [`STRUCTURED_WITHHELD`] (a patient app never receives advice from a tool that the
+/// patient policy would rewrite). Numbers, booleans and keys are kept.
+pub fn screen_tool_result(audience: Audience, v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(text) => {
+            let mut g = OutputGuard::structured(audience);
+            let _ = g.push(&text);
+            match g.finish_without_disclaimer() {
+                Step::Emit(t) => Value::String(t),
+                Step::Blocked(withheld) => Value::String(withheld),
+            }
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|x| screen_tool_result(audience, x))
+                .collect(),
+        ),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, x)| (k, screen_tool_result(audience, x)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// The output policy for one answer.
 #[derive(Debug)]
 pub struct OutputGuard {
@@ -154,5 +184,22 @@ fn action_name(a: policy::Action) -> &'static str {
         policy::Action::Rewrite => "rewrite",
         policy::Action::AppendCaution => "append_caution",
         policy::Action::Allow => "allow",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_tool_result_shown_to_a_patient_passes_the_patient_policy() {
+        let r = json!({"severity": "major", "score": 3, "advice": "Stop taking warfarin and take 300 mg aspirin daily."});
+        let p = screen_tool_result(Audience::Patient, r.clone());
+        assert_eq!(p["score"], 3);
+        assert_eq!(p["severity"], "major");
+        assert_eq!(p["advice"], STRUCTURED_WITHHELD);
+        let c = screen_tool_result(Audience::Clinician, r);
+        assert_eq!(c["score"], 3);
     }
 }

@@ -37,6 +37,14 @@ pub struct HarmfulExample {
     pub kind: Option<String>,
 }
 
+/// An ordinary request (imperative tasks, calculations, short commands): a negative for
+/// every head and for the PHI tagger.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BenignRequest {
+    /// The request.
+    pub text: String,
+}
+
 /// One labelled text for the prompt-injection head.
 #[derive(Debug, Clone, Deserialize)]
 pub struct InjectionExample {

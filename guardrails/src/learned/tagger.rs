@@ -374,7 +374,21 @@ fn spans_of(text: &str, ws: &[Word], labels: &[usize]) -> Vec<TagSpan> {
                 None => break,
             }
         }
-        out.push(TagSpan { start, end, class });
+        // A span made only of known non-names or of short lower-case words ("no", "of")
+        // is a slip of the model, not an identifier.
+        let slip = ws
+            .iter()
+            .filter(|w| w.start >= start && w.end <= end)
+            .map(|w| &text[w.start..w.end])
+            .filter(|t| t.chars().any(char::is_alphanumeric))
+            .all(|t| {
+                let lower = t.to_lowercase();
+                GAZ.not_name.contains(&lower)
+                    || (t.chars().count() <= 3 && t.chars().all(|c| c.is_lowercase()))
+            });
+        if !slip {
+            out.push(TagSpan { start, end, class });
+        }
     }
     out
 }

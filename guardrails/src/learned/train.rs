@@ -68,6 +68,7 @@ pub fn train(
     let harm: Vec<HarmfulExample> = data::read_dir_jsonl(&train_dir, "harmful")?;
     let phi: Vec<PhiExample> = data::read_dir_jsonl(&train_dir, "phi")?;
     let inj: Vec<data::InjectionExample> = data::read_dir_jsonl(&train_dir, "injection")?;
+    let benign: Vec<data::BenignRequest> = data::read_dir_jsonl(&train_dir, "benign_requests")?;
     let paragraphs = match &inputs.corpus {
         Some(d) => data::corpus_paragraphs(d)?,
         None => Vec::new(),
@@ -121,6 +122,7 @@ pub fn train(
         .map(|h| &h.text)
         .chain(msb.iter().map(|m| &m.1))
         .chain(&medquad)
+        .chain(benign.iter().map(|b| &b.text))
     {
         e_items.push(Item {
             text: t.clone(),
@@ -165,6 +167,13 @@ pub fn train(
             weight: 1.0,
         });
     }
+    for b in &benign {
+        h_items.push(Item {
+            text: b.text.clone(),
+            class: 0,
+            weight: HARD_NEGATIVE_WEIGHT,
+        });
+    }
 
     // Injection head: instructions aimed at the assistant vs everything else the server
     // reads (its own corpus, honest questions, emergencies, harmful requests).
@@ -181,6 +190,13 @@ pub fn train(
             },
         })
         .collect();
+    for b in &benign {
+        i_items.push(Item {
+            text: b.text.clone(),
+            class: 0,
+            weight: HARD_NEGATIVE_WEIGHT,
+        });
+    }
     for t in paragraphs
         .iter()
         .chain(medquad.iter().take(500))
@@ -242,6 +258,16 @@ pub fn train(
         phi.iter().partition(|p| !data::is_validation(&p.text));
     let mut tag_train: Vec<TagExample> = phi_train.iter().map(|p| p.tag_example()).collect();
     tag_train.extend(augment(&phi_train, 3));
+    // Ordinary requests: capitalised verbs and medical words that are not names.
+    tag_train.extend(
+        benign
+            .iter()
+            .filter(|b| !data::is_validation(&b.text))
+            .map(|b| TagExample {
+                text: b.text.clone(),
+                spans: Vec::new(),
+            }),
+    );
     log(&format!("training the PHI tagger on {} sentences ({} written, the rest with names and places swapped)", tag_train.len(), phi_train.len()));
     let mut phi_tagger = tagger::train(&tag_train, 6);
     let phi_val_ex: Vec<TagExample> = phi_val.iter().map(|p| p.tag_example()).collect();
@@ -312,7 +338,7 @@ pub fn train(
             "sets": {
                 "red_flags": red.len(), "nurse_labelled": nurse.len(), "harmful": harm.len(),
                 "medsafetybench_train": msb.len(), "medquad_questions": medquad.len(), "phi": phi.len(),
-                "injection": inj.len(), "corpus_paragraphs": paragraphs.len(),
+                "injection": inj.len(), "corpus_paragraphs": paragraphs.len(), "benign_requests": benign.len(),
             },
             "split": "validation = FNV-1a(lower(trim(text))) % 5 == 0",
             "recall_targets": {"emergency": EMERGENCY_RECALL, "harmful": HARMFUL_RECALL, "injection_max_false_alarms": INJECTION_FALSE_ALARMS, "phi": PHI_RECALL},
