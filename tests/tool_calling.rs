@@ -631,7 +631,7 @@ fn metrics_count_requests_tokens_verdicts_escalations_and_tool_calls() {
         for needle in [
             "medserve_http_requests_total{route=\"/v1/chat/completions\",status=\"200\"} 2",
             "medserve_http_requests_total{route=\"/v1/chat/completions\",status=\"400\"} 1",
-            "medserve_tool_calls_total{ran=\"client\",tool=\"get_weather\"} 1",
+            "medserve_tool_calls_total{ran=\"client\",tool=\"client_defined\"} 1",
             "medserve_red_flag_escalations_total{category=\"cardiac\"} 1",
             "medserve_time_to_first_token_seconds_count 1",
             "medserve_inter_token_latency_seconds_count 3",

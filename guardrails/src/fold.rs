@@ -117,11 +117,13 @@ fn map_char(c: char) -> char {
     }
 }
 
-/// A Cyrillic or Greek letter that looks like a Latin one.
-fn lookalike(c: char) -> Option<char> {
+/// A Cyrillic or Greek letter that looks like a Latin one (one table for every detector:
+/// the injection skeleton reads it too).
+pub(crate) fn lookalike(c: char) -> Option<char> {
     Some(match c {
         'а' => 'a',
-        'е' => 'e',
+        'е' | 'ё' | 'ε' => 'e',
+        'ρ' => 'p',
         'о' => 'o',
         'р' => 'p',
         'с' => 'c',

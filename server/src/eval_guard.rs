@@ -134,7 +134,8 @@ pub struct Report {
     pub injection_heldout: BTreeMap<String, Layers>,
 }
 
-fn decide(guard: &Guard, text: &str) -> Result<Decision, String> {
+/// The input stage's report on one user message.
+fn report_on(guard: &Guard, text: &str) -> Result<input::InputReport, String> {
     check_input(InputCheck {
         latest_user: text,
         earlier_user: &[],
@@ -143,8 +144,11 @@ fn decide(guard: &Guard, text: &str) -> Result<Decision, String> {
         emergency_numbers: DEFAULT_NUMBERS,
         guard,
     })
-    .map(|r| r.decision)
     .map_err(|e| e.to_string())
+}
+
+fn decide(guard: &Guard, text: &str) -> Result<Decision, String> {
+    report_on(guard, text).map(|r| r.decision)
 }
 
 /// Runs every measurement; `data` holds `train/` and `heldout/`.
@@ -271,15 +275,7 @@ pub fn run(guard: &Guard, data: &Path) -> Result<Report, String> {
         data::read_dir_jsonl(&data.join("train"), "benign_requests")?;
     let mut b = (0usize, 0usize, 0usize, 0usize);
     for e in benign.iter().filter(|e| data::is_validation(&e.text)) {
-        let r = check_input(InputCheck {
-            latest_user: &e.text,
-            earlier_user: &[],
-            vitals: None,
-            tool_results: &[],
-            emergency_numbers: DEFAULT_NUMBERS,
-            guard,
-        })
-        .map_err(|e| e.to_string())?;
+        let r = report_on(guard, &e.text)?;
         b.0 += 1;
         b.1 += usize::from(!matches!(r.decision, Decision::Proceed));
         b.2 += usize::from(r.verdicts.iter().any(|v| v.class == "prompt_injection"));
@@ -315,16 +311,8 @@ fn injection_layers(
         let (_, learned_hit) = learned.injection(&[&fold(&e.text).text])?[0];
         // The server: any injection verdict (refuse, strip or flag).
         let server = match source {
-            Source::User => check_input(InputCheck {
-                latest_user: &e.text,
-                earlier_user: &[],
-                vitals: None,
-                tool_results: &[],
-                emergency_numbers: DEFAULT_NUMBERS,
-                guard,
-            })
-            .map_err(|e| e.to_string())?
-            .verdicts
+            Source::User => report_on(guard, &e.text)?
+                .verdicts
             .iter()
             .any(|v| v.class == "prompt_injection"),
             _ => input::screen_data(guard, source, &e.text).1.is_some(),

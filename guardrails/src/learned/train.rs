@@ -40,6 +40,8 @@ pub const EMERGENCY_RECALL: f64 = 0.97;
 /// vetted passage or refuses an honest user, so this head is bounded by false alarms
 /// rather than tuned for recall (the rules stay the precise layer).
 pub const INJECTION_FALSE_ALARMS: f64 = 0.03;
+/// Largest validation false-alarm rate of the harmful-request head on benign requests.
+pub const HARMFUL_FALSE_ALARMS: f64 = 0.02;
 /// Validation recall the harmful-request threshold is chosen for.
 pub const HARMFUL_RECALL: f64 = 0.93;
 /// Validation recall of name and place words the tagger threshold is chosen for.
@@ -303,7 +305,11 @@ pub fn train(
     let e_scores = score_texts(&learned, &e_val, |s| s.emergency)?;
     let h_scores = score_texts(&learned, &h_val, |s| s.harmful)?;
     emergency.threshold = head::threshold_for_recall(&positives(&e_scores), EMERGENCY_RECALL);
-    harmful.threshold = head::threshold_for_recall(&positives(&h_scores), HARMFUL_RECALL);
+    // Recall first, unless it costs more than HARMFUL_FALSE_ALARMS of the benign requests
+    // (refusing honest questions on sensitive topics is a harm too): the stricter wins.
+    let h_negatives: Vec<f32> = h_scores.iter().filter(|(_, y)| !*y).map(|(s, _)| *s).collect();
+    harmful.threshold = head::threshold_for_recall(&positives(&h_scores), HARMFUL_RECALL)
+        .max(head::threshold_for_false_alarms(&h_negatives, HARMFUL_FALSE_ALARMS));
     let i_val = val(&i_items);
     let i_texts: Vec<&str> = i_val.iter().map(|(t, _)| t.as_str()).collect();
     let i_scores: Vec<(f32, bool)> = learned
@@ -341,7 +347,7 @@ pub fn train(
                 "injection": inj.len(), "corpus_paragraphs": paragraphs.len(), "benign_requests": benign.len(),
             },
             "split": "validation = FNV-1a(lower(trim(text))) % 5 == 0",
-            "recall_targets": {"emergency": EMERGENCY_RECALL, "harmful": HARMFUL_RECALL, "injection_max_false_alarms": INJECTION_FALSE_ALARMS, "phi": PHI_RECALL},
+            "recall_targets": {"emergency": EMERGENCY_RECALL, "harmful": HARMFUL_RECALL, "injection_max_false_alarms": INJECTION_FALSE_ALARMS, "harmful_max_false_alarms": HARMFUL_FALSE_ALARMS, "phi": PHI_RECALL},
             "validation": validation,
         }),
     })
