@@ -26,6 +26,8 @@ import tempfile
 import time
 
 HOST = "127.0.0.1"
+# The served model's id, read from /v1/models once the server is ready.
+MODEL_ID = ["model"]
 
 
 def rss_mib(pid: int) -> float:
@@ -59,8 +61,9 @@ async def request(port: int, body: dict, behaviour: str, stats: dict, rng: rando
     try:
         status_line = await asyncio.wait_for(reader.readline(), 120)
         status = int(status_line.split()[1]) if status_line else 0
-        if status >= 500 or status == 0:
-            stats["errors"] += behaviour == "good"
+        if status != 200:
+            if behaviour == "good":
+                stats["rejected" if status == 429 else "errors"] += 1
             return
         buf = b""
         while True:
@@ -97,7 +100,7 @@ async def client(port: int, idx: int, deadline: float, stats: dict, seed: int) -
     behaviour = "good" if idx % 4 else rng.choice(["slow", "drop"])
     while time.monotonic() < deadline:
         body = {
-            "model": "m",
+            "model": MODEL_ID[0],
             "messages": [{"role": "user", "content": rng.choice([
                 "What helps a sore throat?", "How much water should I drink a day?",
                 "Tips for better sleep please", "Why do I sneeze in bright light?"])}],
@@ -113,7 +116,7 @@ async def short_requests(port: int, deadline: float, stats: dict) -> None:
     rng = random.Random(1)
     while time.monotonic() < deadline:
         t = time.monotonic()
-        body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4,
+        body = {"model": MODEL_ID[0], "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4,
                 "medserve": {"retrieval": {"enabled": False}}}
         payload = json.dumps(body).encode()
         try:
@@ -126,7 +129,7 @@ async def short_requests(port: int, deadline: float, stats: dict) -> None:
             writer.close()
             status = int(data.split(b" ", 2)[1])
             stats["short"].append(time.monotonic() - t)
-            stats["short_errors"] += status >= 500
+            stats["short_errors"] += status not in (200, 429)
             stats["short_429"] += status == 429
         except (OSError, asyncio.TimeoutError, ValueError, IndexError):
             stats["short_errors"] += 1
@@ -163,11 +166,17 @@ async def main() -> None:
                 line = await r.readline()
                 w.close()
                 if b" 200 " in line:
+                    r, w = await asyncio.open_connection(HOST, a.port)
+                    w.write(b"GET /v1/models HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                    await w.drain()
+                    raw = await r.read()
+                    w.close()
+                    MODEL_ID[0] = json.loads(raw.split(b"\r\n\r\n", 1)[1])["data"][0]["id"]
                     break
             except OSError:
                 pass
             await asyncio.sleep(0.5)
-        stats = {"errors": 0, "conn_fail": 0, "max_gap": 0.0, "gaps_over_2s": 0,
+        stats = {"errors": 0, "rejected": 0, "conn_fail": 0, "max_gap": 0.0, "gaps_over_2s": 0,
                  "done": {"good": 0, "slow": 0, "drop": 0}, "short": [], "short_errors": 0, "short_429": 0}
         samples: list = []
         deadline = time.monotonic() + a.minutes * 60
@@ -182,7 +191,9 @@ async def main() -> None:
         print("|---|---|")
         print(f"| well-behaved streams completed | {stats['done']['good']} |")
         print(f"| misbehaving streams (slow / dropped) | {stats['done']['slow']} / {stats['done']['drop']} |")
-        print(f"| errors of well-behaved clients (5xx, error events, failed connections) | {stats['errors'] + stats['conn_fail']} |")
+        print(f"| model | {MODEL_ID[0]} |")
+        print(f"| errors of well-behaved clients (non-200 other than 429, error events, failed connections) | {stats['errors'] + stats['conn_fail']} |")
+        print(f"| 429 (queue full) of well-behaved clients | {stats['rejected']} |")
         print(f"| largest gap between events of a well-behaved stream | {stats['max_gap']:.2f} s |")
         print(f"| gaps over 2 s | {stats['gaps_over_2s']} |")
         print(f"| short requests: n / 5xx / 429 / p50 / p99 | {len(stats['short'])} / {stats['short_errors']} / {stats['short_429']} / {short[len(short) // 2]:.2f} s / {short[min(len(short) - 1, int(len(short) * 0.99))]:.2f} s |")

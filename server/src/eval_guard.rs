@@ -134,6 +134,23 @@ pub struct Report {
     pub injection_heldout: BTreeMap<String, Layers>,
 }
 
+/// The folded texts (what the rules read) and the learned scores of a batch.
+fn fold_and_score<'a>(
+    learned: &medserve_guardrails::learned::Learned,
+    texts: impl Iterator<Item = &'a str>,
+) -> Result<
+    (
+        Vec<String>,
+        Vec<medserve_guardrails::learned::MessageScores>,
+    ),
+    String,
+> {
+    let folded: Vec<String> = texts.map(|t| fold(t).text).collect();
+    let refs: Vec<&str> = folded.iter().map(String::as_str).collect();
+    let scores = learned.score(&refs)?;
+    Ok((folded, scores))
+}
+
 /// The input stage's report on one user message.
 fn report_on(guard: &Guard, text: &str) -> Result<input::InputReport, String> {
     check_input(InputCheck {
@@ -175,9 +192,7 @@ pub fn run(guard: &Guard, data: &Path) -> Result<Report, String> {
                      by_kind: &mut BTreeMap<String, (usize, usize)>|
      -> Result<(), String> {
         for chunk in set.chunks(32) {
-            let texts: Vec<String> = chunk.iter().map(|e| fold(&e.text).text).collect();
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let scores = learned.score(&refs)?;
+            let (texts, scores) = fold_and_score(learned, chunk.iter().map(|e| e.text.as_str()))?;
             for ((e, t), s) in chunk.iter().zip(&texts).zip(&scores) {
                 let rules = red_flags::detect(t).is_emergency();
                 let server = matches!(decide(guard, &e.text)?, Decision::Emergency { .. });
@@ -223,9 +238,7 @@ pub fn run(guard: &Guard, data: &Path) -> Result<Report, String> {
                 mut per: Option<&mut BTreeMap<String, (usize, usize)>>|
      -> Result<(), String> {
         for chunk in set.chunks(32) {
-            let texts: Vec<String> = chunk.iter().map(|e| fold(&e.text).text).collect();
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let scores = learned.score(&refs)?;
+            let (texts, scores) = fold_and_score(learned, chunk.iter().map(|e| e.text.as_str()))?;
             for ((e, t), s) in chunk.iter().zip(&texts).zip(&scores) {
                 let rules = harmful::detect_harmful(t).is_some();
                 let server = !matches!(decide(guard, &e.text)?, Decision::Proceed);
@@ -313,8 +326,8 @@ fn injection_layers(
         let server = match source {
             Source::User => report_on(guard, &e.text)?
                 .verdicts
-            .iter()
-            .any(|v| v.class == "prompt_injection"),
+                .iter()
+                .any(|v| v.class == "prompt_injection"),
             _ => input::screen_data(guard, source, &e.text).1.is_some(),
         };
         let l = out.entry(e.source.clone()).or_default();

@@ -307,9 +307,14 @@ pub fn train(
     emergency.threshold = head::threshold_for_recall(&positives(&e_scores), EMERGENCY_RECALL);
     // Recall first, unless it costs more than HARMFUL_FALSE_ALARMS of the benign requests
     // (refusing honest questions on sensitive topics is a harm too): the stricter wins.
-    let h_negatives: Vec<f32> = h_scores.iter().filter(|(_, y)| !*y).map(|(s, _)| *s).collect();
-    harmful.threshold = head::threshold_for_recall(&positives(&h_scores), HARMFUL_RECALL)
-        .max(head::threshold_for_false_alarms(&h_negatives, HARMFUL_FALSE_ALARMS));
+    let h_negatives: Vec<f32> = h_scores
+        .iter()
+        .filter(|(_, y)| !*y)
+        .map(|(s, _)| *s)
+        .collect();
+    harmful.threshold = head::threshold_for_recall(&positives(&h_scores), HARMFUL_RECALL).max(
+        head::threshold_for_false_alarms(&h_negatives, HARMFUL_FALSE_ALARMS),
+    );
     let i_val = val(&i_items);
     let i_texts: Vec<&str> = i_val.iter().map(|(t, _)| t.as_str()).collect();
     let i_scores: Vec<(f32, bool)> = learned
