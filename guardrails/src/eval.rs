@@ -16,7 +16,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::emergency::DEFAULT_NUMBERS;
-use crate::input::{check_input, Decision, Guard, InputCheck};
+use crate::input::{check_input, Decision, Guard, InputCheck, InputError, InputReport};
 
 /// Failure to read a data set.
 #[derive(Debug, thiserror::Error)]
@@ -183,15 +183,21 @@ pub fn medquad_questions(guard: &Guard, dir: &Path) -> Result<BenignReport, Eval
     })
 }
 
-fn decide(guard: &Guard, text: &str) -> Decision {
-    match check_input(InputCheck {
+/// The input stage's report on one user message with no history, vitals or tool results
+/// (what every evaluation of the detectors asks).
+pub fn report_on(guard: &Guard, text: &str) -> Result<InputReport, InputError> {
+    check_input(InputCheck {
         latest_user: text,
         earlier_user: &[],
         vitals: None,
         tool_results: &[],
         emergency_numbers: DEFAULT_NUMBERS,
         guard,
-    }) {
+    })
+}
+
+fn decide(guard: &Guard, text: &str) -> Decision {
+    match report_on(guard, text) {
         Ok(r) => r.decision,
         // Without vitals the input stage fails only when the encoder does: count it as
         // not handled.

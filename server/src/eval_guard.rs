@@ -6,10 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use medserve_guardrails::emergency::DEFAULT_NUMBERS;
 use medserve_guardrails::fold::fold;
 use medserve_guardrails::injection::{self, Source};
-use medserve_guardrails::input::{self, check_input, Decision, Guard, InputCheck};
+use medserve_guardrails::input::{self, Decision, Guard};
 use medserve_guardrails::learned::data::{
     self, HarmfulExample, InjectionExample, PhiExample, RedFlagExample,
 };
@@ -153,15 +152,7 @@ fn fold_and_score<'a>(
 
 /// The input stage's report on one user message.
 fn report_on(guard: &Guard, text: &str) -> Result<input::InputReport, String> {
-    check_input(InputCheck {
-        latest_user: text,
-        earlier_user: &[],
-        vitals: None,
-        tool_results: &[],
-        emergency_numbers: DEFAULT_NUMBERS,
-        guard,
-    })
-    .map_err(|e| e.to_string())
+    medserve_guardrails::eval::report_on(guard, text).map_err(|e| e.to_string())
 }
 
 fn decide(guard: &Guard, text: &str) -> Result<Decision, String> {
