@@ -531,15 +531,7 @@ fn guardrails(cmd: GuardrailsCommand) -> anyhow::Result<()> {
             let embedder = Arc::new(medserve_rag::Embedder::load(&embedder)?);
             let guard = medserve_server::guard::load(embedder.clone(), &weights, None)
                 .map_err(|e| anyhow::anyhow!(e))?;
-            let report =
-                medserve_guardrails::input::check_input(medserve_guardrails::input::InputCheck {
-                    latest_user: &text,
-                    earlier_user: &[],
-                    vitals: None,
-                    tool_results: &[],
-                    emergency_numbers: medserve_guardrails::emergency::DEFAULT_NUMBERS,
-                    guard: &guard,
-                })?;
+            let report = medserve_guardrails::eval::report_on(&guard, &text)?;
             let scores = guard
                 .learned
                 .as_ref()
