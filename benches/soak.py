@@ -41,8 +41,10 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-async def request(port: int, body: dict, behaviour: str, stats: dict, rng: random.Random) -> None:
-    """One chat request; `behaviour` is good, slow or drop."""
+async def request(port: int, body: dict, behaviour: str, stats: dict, rng: random.Random,
+                  deadline: float) -> None:
+    """One chat request; `behaviour` is good, slow or drop. A slow reader gives up at the
+    deadline (it could otherwise take longer than the run to drain a finished stream)."""
     payload = json.dumps(body).encode()
     try:
         reader, writer = await asyncio.open_connection(HOST, port)
@@ -68,6 +70,8 @@ async def request(port: int, body: dict, behaviour: str, stats: dict, rng: rando
         buf = b""
         while True:
             if behaviour == "slow":
+                if time.monotonic() > deadline:
+                    break
                 chunk = await reader.read(16)
                 await asyncio.sleep(1.0)
             else:
@@ -95,9 +99,9 @@ async def request(port: int, body: dict, behaviour: str, stats: dict, rng: rando
         writer.close()
 
 
-async def client(port: int, idx: int, deadline: float, stats: dict, seed: int) -> None:
+async def client(port: int, idx: int, deadline: float, stats: dict, seed: int, hostile: bool) -> None:
     rng = random.Random(seed + idx)
-    behaviour = "good" if idx % 4 else rng.choice(["slow", "drop"])
+    behaviour = "good" if idx % 4 or not hostile else rng.choice(["slow", "drop"])
     while time.monotonic() < deadline:
         body = {
             "model": MODEL_ID[0],
@@ -109,7 +113,7 @@ async def client(port: int, idx: int, deadline: float, stats: dict, seed: int) -
             "temperature": 0,
             "medserve": {"retrieval": {"enabled": False}},
         }
-        await request(port, body, behaviour, stats, rng)
+        await request(port, body, behaviour, stats, rng, deadline)
 
 
 async def short_requests(port: int, deadline: float, stats: dict) -> None:
@@ -151,6 +155,10 @@ async def main() -> None:
     ap.add_argument("--minutes", type=float, default=10)
     ap.add_argument("--clients", type=int, default=64)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--control", action="store_true",
+                    help="every client well-behaved: the baseline that shows which gaps come from "
+                         "sharing the engine (long held-back sentences, 8 sequences decoding at once) "
+                         "rather than from a misbehaving client")
     a = ap.parse_args()
     db = tempfile.mkdtemp(prefix="medserve-soak-") + "/soak.db"
     proc = subprocess.Popen(
@@ -181,13 +189,14 @@ async def main() -> None:
         samples: list = []
         deadline = time.monotonic() + a.minutes * 60
         await asyncio.gather(
-            *(client(a.port, i, deadline, stats, a.seed) for i in range(a.clients)),
+            *(client(a.port, i, deadline, stats, a.seed, not a.control) for i in range(a.clients)),
             short_requests(a.port, deadline, stats),
             sample_rss(proc.pid, deadline, samples),
         )
         short = sorted(stats["short"]) or [0.0]
         rss = [s[1] for s in samples] or [0.0]
-        print(f"| soak | {a.minutes:g} min, {a.clients} SSE clients ({a.clients // 4} slow or dropping), 1 short request/s |")
+        hostile = 0 if a.control else a.clients // 4
+        print(f"| soak | {a.minutes:g} min, {a.clients} SSE clients ({hostile} slow or dropping), 1 short request/s |")
         print("|---|---|")
         print(f"| well-behaved streams completed | {stats['done']['good']} |")
         print(f"| misbehaving streams (slow / dropped) | {stats['done']['slow']} / {stats['done']['drop']} |")
@@ -198,6 +207,8 @@ async def main() -> None:
         print(f"| gaps over 2 s | {stats['gaps_over_2s']} |")
         print(f"| short requests: n / 5xx / 429 / p50 / p99 | {len(stats['short'])} / {stats['short_errors']} / {stats['short_429']} / {short[len(short) // 2]:.2f} s / {short[min(len(short) - 1, int(len(short) * 0.99))]:.2f} s |")
         print(f"| RSS MiB first / last / max | {rss[0]:.0f} / {rss[-1]:.0f} / {max(rss):.0f} |")
+        minute = {int(t // 60): r for t, r in samples}
+        print("| RSS MiB by minute | " + " ".join(f"{m}:{r:.0f}" for m, r in sorted(minute.items())) + " |")
     finally:
         proc.terminate()
         proc.wait(timeout=60)

@@ -304,3 +304,54 @@ fn a_streamed_triage_report_is_stored_when_the_client_leaves_early() {
         }
     });
 }
+
+/// The id of the byte-level token for one raw byte (GPT-2 byte mapping: printable Latin-1
+/// bytes stand for themselves), read from the GGUF's vocabulary.
+fn byte_token_id(byte: u8) -> u32 {
+    use candle_core::quantized::gguf_file;
+    let mut f = std::fs::File::open(model_path()).unwrap();
+    let content = gguf_file::Content::read(&mut f).unwrap();
+    let Some(gguf_file::Value::Array(tokens)) = content.metadata.get("tokenizer.ggml.tokens") else {
+        panic!("no vocabulary in the GGUF");
+    };
+    let want = char::from(byte).to_string();
+    tokens
+        .iter()
+        .position(|t| t.to_string().ok().is_some_and(|s| *s == want))
+        .expect("byte token in the vocabulary") as u32
+}
+
+#[test]
+fn an_answer_ending_inside_a_utf8_character_still_finishes() {
+    // 0xE2 opens a three-byte character ('—', '€', ...). Forced as the only token of the
+    // answer, the completion ends inside a character: the engine used to hold the bytes
+    // back, never send its final chunk, and the request ended in 500 "engine closed the
+    // stream early".
+    let id = byte_token_id(0xE2);
+    let s = TestServer::shared();
+    runtime().block_on(async {
+        let mut body = chat("Say something.", 1);
+        body["logit_bias"] = json!({ id.to_string(): 100 });
+        let (status, v) = post_json(&s.url("/v1/chat/completions"), &body).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["choices"][0]["finish_reason"], "length", "{v}");
+        assert_eq!(v["usage"]["completion_tokens"], 1, "{v}");
+
+        body["stream"] = json!(true);
+        let (status, _, items) = post_stream(&s.url("/v1/chat/completions"), &body).await;
+        assert_eq!(status, 200);
+        let events: Vec<&Value> = items
+            .iter()
+            .filter_map(|i| match i {
+                SseItem::Json(v) => Some(v),
+                SseItem::Done => None,
+            })
+            .collect();
+        assert!(events.iter().all(|e| e.get("error").is_none()), "{events:?}");
+        assert!(
+            events.iter().any(|e| e["choices"][0]["finish_reason"] == "length"),
+            "{events:?}"
+        );
+        assert!(matches!(items.last(), Some(SseItem::Done)), "stream did not end with [DONE]");
+    });
+}

@@ -265,17 +265,21 @@ pub async fn chat_completions(
         }
     }
     let model_name = req.model.clone();
-    let mut job: ChatJob = req.validate()?;
+    // Schema checks and grammar compiles are CPU work: off the async workers.
+    let mut job: ChatJob = crate::work::run("request validation", move || req.validate()).await??;
     job.audience = principal.audience(job.audience_requested)?;
     let care = resolve_care(&principal, &job)?;
     let tool_req = std::mem::take(&mut job.tools);
     let builtin = builtin_tools(&state, &tool_req.builtin)?;
-    let tool_set: Option<ToolSet> = toolcall::tool_set(
-        tool_req.client,
-        builtin,
-        tool_req.choice.as_ref(),
-        tool_req.parallel.as_ref(),
-    )?;
+    let tool_set: Option<ToolSet> = crate::work::run("tool grammar", move || {
+        toolcall::tool_set(
+            tool_req.client,
+            builtin,
+            tool_req.choice.as_ref(),
+            tool_req.parallel.as_ref(),
+        )
+    })
+    .await??;
     tracing::Span::current().record("stream", job.stream);
     let mut meta = Meta {
         id: format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),

@@ -65,24 +65,14 @@ pub struct InputText {
     pub tool_results: Vec<String>,
 }
 
-/// Input-stage jobs running at once: one per core (more would only queue on the encoder).
-static INPUT_WORK: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
-    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
-});
-
-/// Runs the input stage on a blocking thread (the encoder takes milliseconds of CPU),
-/// at most one job per core at a time; a client that leaves while its job waits for a
-/// turn takes no CPU at all.
+/// Runs the input stage as request work (`crate::work`: a blocking thread, one job per
+/// core; the encoder takes milliseconds of CPU).
 pub async fn check(
     guard: Arc<Guard>,
     numbers: String,
     text: InputText,
 ) -> Result<InputReport, ApiError> {
-    let _turn = INPUT_WORK
-        .acquire()
-        .await
-        .map_err(|_| ApiError::Internal("input stage closed".into()))?;
-    let result = tokio::task::spawn_blocking(move || {
+    let result = crate::work::run("input stage", move || {
         let earlier: Vec<&str> = text.earlier_user.iter().map(String::as_str).collect();
         let tools: Vec<&str> = text.tool_results.iter().map(String::as_str).collect();
         input::check_input(InputCheck {
@@ -94,8 +84,7 @@ pub async fn check(
             guard: &guard,
         })
     })
-    .await
-    .map_err(|e| ApiError::Internal(format!("input stage task: {e}")))?;
+    .await?;
     result.map_err(|e| match e {
         InputError::Vitals(e) => ApiError::invalid("medserve.vitals", e.to_string()),
         InputError::Encoder(e) => ApiError::Internal(format!("input stage: {e}")),

@@ -29,6 +29,7 @@ pub mod tools;
 pub mod training;
 pub mod triage;
 pub mod turns;
+pub mod work;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
