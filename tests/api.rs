@@ -1088,3 +1088,44 @@ fn embeddings_endpoint_has_the_openai_shape() {
         }
     });
 }
+
+#[test]
+fn prefix_cache_hits_give_the_answers_of_a_cold_prefill() {
+    // The shared server's engine keeps a prefix cache; a second engine has none. A
+    // follow-up turn reuses the first turn's cached prefix, a sibling question reuses part
+    // of it (and appends past the shared part), and the first question asked again reuses
+    // the entry the sibling may have written into: every answer must equal the one of an
+    // engine that prefills the whole prompt.
+    let warm = TestServer::shared();
+    let cold = TestServer::start(
+        load_engine_with(model_path(), 2, false),
+        real_settings(),
+        std::time::Duration::from_secs(5),
+    );
+    let first = "Tell me three facts about fevers in young children.";
+    let sibling = "Tell me three facts about fevers in older adults.";
+    run(async {
+        let answer = |s: &TestServer, messages: Value| {
+            let url = s.url("/v1/chat/completions");
+            async move {
+                let mut body = chat("", json!({"max_tokens": 40}));
+                body["messages"] = messages;
+                let (status, v) = post_json(&url, &body).await;
+                assert_eq!(status, 200, "{v}");
+                v["choices"][0]["message"]["content"].as_str().unwrap().to_string()
+            }
+        };
+        let q1 = json!([{"role": "user", "content": first}]);
+        let a1 = answer(warm, q1.clone()).await;
+        assert_eq!(a1, answer(&cold, q1.clone()).await, "first question");
+        let follow = json!([
+            {"role": "user", "content": first},
+            {"role": "assistant", "content": a1},
+            {"role": "user", "content": "And which of them matters most?"},
+        ]);
+        assert_eq!(answer(warm, follow.clone()).await, answer(&cold, follow).await, "follow-up");
+        let q2 = json!([{"role": "user", "content": sibling}]);
+        assert_eq!(answer(warm, q2.clone()).await, answer(&cold, q2).await, "sibling");
+        assert_eq!(answer(warm, q1).await, a1, "first question again");
+    });
+}

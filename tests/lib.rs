@@ -52,12 +52,17 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
 
 /// Loads a GGUF with the real engine (on the shared runtime).
 pub fn load_engine(path: PathBuf, max_num_seqs: usize) -> Arc<dyn Engine> {
+    load_engine_with(path, max_num_seqs, true)
+}
+
+/// Loads a GGUF with the real engine, with or without the prefix cache.
+pub fn load_engine_with(path: PathBuf, max_num_seqs: usize, prefix_cache: bool) -> Arc<dyn Engine> {
     runtime().block_on(async move {
         let e = MistralEngine::load(MistralOptions {
             model_path: path,
             model_id: Some("smollm2".into()),
             max_num_seqs,
-            prefix_cache: true,
+            prefix_cache,
             prefix_cache_n: 16,
         })
         .await
