@@ -10,6 +10,7 @@ pub mod deploy;
 pub mod emergency;
 pub mod eval;
 pub mod fold;
+pub mod formats;
 pub mod harmful;
 pub mod injection;
 pub mod input;

@@ -1,5 +1,7 @@
 //! Reciprocal rank fusion (Cormack, Clarke and Büttcher, 2009).
 
+use serde::{Deserialize, Serialize};
+
 /// The usual RRF constant.
 pub const DEFAULT_RRF_K: f32 = 60.0;
 
@@ -29,6 +31,15 @@ pub fn reciprocal_rank_fusion(lists: &[&[usize]], k: f32) -> Vec<(usize, f32)> {
         .into_iter()
         .map(|(id, score, _)| (id, score))
         .collect()
+}
+
+/// A chunk position with a score (higher is better).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Scored {
+    /// Position of the chunk in the index (`Index::chunk_at`).
+    pub index: usize,
+    /// Cosine similarity (dense) or BM25 score (lexical).
+    pub score: f32,
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Tests of the index: persistence, incremental rebuilds, hybrid search.
 use super::*;
+use crate::chunk::ChunkParams;
 use crate::test_support::{doc, embedder, fixture_corpus, scratch_dir};
 
 fn assert_send_sync<T: Send + Sync>() {}

@@ -41,6 +41,7 @@ mod fusion;
 mod index;
 mod lexical;
 mod medquad;
+mod params;
 mod store;
 #[cfg(test)]
 mod test_support;
@@ -51,6 +52,8 @@ pub use document::{Audience, Document, Section};
 pub use embed::{Embedder, EmbedderOptions, ORT_LIBRARY_FILE};
 pub use error::{Error, Result};
 pub use fusion::{reciprocal_rank_fusion, DEFAULT_RRF_K};
-pub use index::{BuildReport, Hit, HnswParams, Index, IndexParams, Mode, Scored, Stage};
+pub use fusion::Scored;
+pub use index::{BuildReport, Hit, Index, Mode, Stage};
+pub use params::{HnswParams, IndexParams};
 pub use lexical::{tokenize, Bm25, Bm25Params};
 pub use medquad::{load_medquad, load_medquad_pairs, parse_medquad_xml, QaPair};

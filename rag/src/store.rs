@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chunk::Chunk;
 use crate::error::{Error, Result};
-use crate::index::IndexParams;
+use crate::params::IndexParams;
 
 /// Name of the manifest file in an index directory.
 pub(crate) const MANIFEST_FILE: &str = "index.json";

@@ -12,11 +12,8 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, Method};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota};
 use rand::RngCore;
@@ -25,8 +22,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ApiError;
-use crate::store::{now_ms, Actor, ApiKey, AuditEvent, KeyRole, KeySettings};
-use crate::AppState;
+use crate::store::{now_ms, Actor, ApiKey, KeyRole, KeySettings, Store};
 use medserve_guardrails::policy::Audience;
 
 /// How requests are authenticated.
@@ -109,7 +105,7 @@ pub fn allowed(role: KeyRole, action: Action) -> bool {
 
 impl Action {
     /// The audit action recorded when a role is refused this.
-    fn audit_name(self) -> Option<&'static str> {
+    pub(crate) fn audit_name(self) -> Option<&'static str> {
         match self {
             Action::Assessments => Some("assessment.access"),
             Action::Audit => Some("audit.read"),
@@ -126,41 +122,6 @@ pub enum Access {
     Public,
     /// A key whose role allows this action.
     Needs(Action),
-    /// A route with no rule: refused to every key (a new route must be given one).
-    Unlisted,
-}
-
-/// The access rule of a matched route.
-pub fn access_for(method: &Method, path: &str) -> Access {
-    Access::Needs(match (method.as_str(), path) {
-        ("GET" | "HEAD", "/health" | "/ready") => return Access::Public,
-        (_, "/v1/models" | "/v1/models/{id}" | "/v1/tools") => Action::Catalogue,
-        (_, "/v1/chat/completions") => Action::Chat,
-        (_, "/v1/embeddings") => Action::Embeddings,
-        (_, "/v1/tools/{name}") => Action::RunTool,
-        (_, "/metrics") => Action::Metrics,
-        (_, p) if p.starts_with("/v1/assessments") => Action::Assessments,
-        (_, "/v1/audit") => Action::Audit,
-        (_, "/v1/training/export") => Action::TrainingExport,
-        _ => return Access::Unlisted,
-    })
-}
-
-/// Whether the Host header names this machine's loopback (any port).
-fn loopback_host(headers: &axum::http::HeaderMap) -> bool {
-    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
-        // HTTP/1.0 without Host, or HTTP/2 (authority checked by the peer): loopback only
-        // reaches us anyway; a browser always sends Host.
-        return true;
-    };
-    let name = match host.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(""),
-        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
-    };
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "localhost" | "127.0.0.1" | "::1"
-    )
 }
 
 /// Who is calling.
@@ -246,13 +207,13 @@ fn token_id(token: &str) -> Option<&str> {
 }
 
 /// Checks a bearer token against the store.
-pub fn verify(state: &AppState, token: &str) -> Result<ApiKey, ApiError> {
+pub fn verify(store: &dyn Store, token: &str) -> Result<ApiKey, ApiError> {
     let invalid = || ApiError::Unauthorized {
         message: "Incorrect API key provided.".into(),
         code: "invalid_api_key",
     };
     let id = token_id(token).ok_or_else(invalid)?;
-    let key = state.store().key(id)?.ok_or_else(invalid)?;
+    let key = store.key(id)?.ok_or_else(invalid)?;
     let presented = Sha256::digest(token.as_bytes());
     let stored = hex::decode(&key.secret_sha256).map_err(|_| invalid())?;
     if !bool::from(presented.as_slice().ct_eq(&stored)) {
@@ -336,103 +297,6 @@ impl Limits {
     }
 }
 
-/// Middleware: authenticates, applies the role matrix and the key's rate limit, and puts
-/// the [`Principal`] in the request's extensions.
-pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let path = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string());
-    // Unmatched requests have no route: they go on to the 404 fallback.
-    let Some(path) = path else {
-        return next.run(req).await;
-    };
-    // Open mode listens on loopback only; a page elsewhere that rebinds its own host name
-    // to 127.0.0.1 (DNS rebinding) still sends its own name as Host, and is refused.
-    if state.settings().auth == AuthMode::Open && !loopback_host(req.headers()) {
-        return ApiError::Forbidden {
-            message: "open mode answers only requests addressed to localhost, 127.0.0.1 or [::1] (Host header)".into(),
-            param: None,
-        }
-        .into_response();
-    }
-    let action = match access_for(req.method(), &path) {
-        Access::Public => return next.run(req).await,
-        Access::Needs(a) => Some(a),
-        Access::Unlisted => None,
-    };
-    if state.settings().auth == AuthMode::Open {
-        req.extensions_mut().insert(Principal::open());
-        return next.run(req).await;
-    }
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.trim().split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| token.trim().to_string())
-        });
-    let Some(token) = token else {
-        return ApiError::Unauthorized {
-            message: "You didn't provide an API key. Send it as `Authorization: Bearer <key>`."
-                .into(),
-            code: "missing_api_key",
-        }
-        .into_response();
-    };
-    let st = state.clone();
-    let key = match tokio::task::spawn_blocking(move || verify(&st, &token)).await {
-        Ok(Ok(k)) => k,
-        Ok(Err(e)) => return e.into_response(),
-        Err(e) => return ApiError::Internal(format!("auth task: {e}")).into_response(),
-    };
-    // The rate limit comes first: refused requests count too, so a key cannot flood the
-    // audit log with denials.
-    let rpm = key.settings.rpm.unwrap_or(state.settings().limits.rpm);
-    if let Err(e) = state.limits().check_rate(&key.id, rpm) {
-        state.metrics().inc(
-            "medserve_rejections_total",
-            vec![("reason", "rate_limit".into())],
-        );
-        return e.into_response();
-    }
-    let principal = Principal {
-        actor: Actor {
-            key_id: key.id.clone(),
-            role: key.role.as_str().into(),
-        },
-        role: Some(key.role),
-        settings: key.settings.clone(),
-    };
-    if !action.is_some_and(|a| allowed(key.role, a)) {
-        if let Some(name) = action.and_then(Action::audit_name) {
-            let event = AuditEvent::new(&principal.actor, name, None, "denied")
-                .detail(serde_json::json!({"route": path, "method": req.method().as_str()}));
-            let st = state.clone();
-            if !matches!(
-                tokio::task::spawn_blocking(move || st.store().append_audit(event)).await,
-                Ok(Ok(_))
-            ) {
-                tracing::error!("a denied request could not be audited");
-            }
-        }
-        return ApiError::Forbidden {
-            message: format!(
-                "role `{}` may not use {} {path}",
-                key.role.as_str(),
-                req.method()
-            ),
-            param: None,
-        }
-        .into_response();
-    }
-    req.extensions_mut().insert(principal);
-    next.run(req).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -483,31 +347,6 @@ mod tests {
                 assert_eq!(allowed(*role, a), actions.contains(&a), "{role:?} {a:?}");
             }
         }
-    }
-
-    #[test]
-    fn every_route_of_the_router_has_an_access_rule() {
-        for (m, p) in [
-            (Method::GET, "/v1/models"),
-            (Method::GET, "/v1/models/{id}"),
-            (Method::POST, "/v1/chat/completions"),
-            (Method::POST, "/v1/embeddings"),
-            (Method::GET, "/v1/tools"),
-            (Method::POST, "/v1/tools/{name}"),
-            (Method::GET, "/metrics"),
-            (Method::GET, "/v1/assessments"),
-            (Method::GET, "/v1/assessments/{id}"),
-            (Method::GET, "/v1/assessments/{id}/revisions"),
-            (Method::POST, "/v1/assessments/{id}/claim"),
-            (Method::POST, "/v1/assessments/{id}/accept"),
-            (Method::POST, "/v1/assessments/{id}/override"),
-            (Method::GET, "/v1/audit"),
-            (Method::GET, "/v1/training/export"),
-        ] {
-            assert!(matches!(access_for(&m, p), Access::Needs(_)), "{m} {p}");
-        }
-        assert_eq!(access_for(&Method::GET, "/health"), Access::Public);
-        assert_eq!(access_for(&Method::GET, "/v1/new-thing"), Access::Unlisted);
     }
 
     #[test]

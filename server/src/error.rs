@@ -244,16 +244,5 @@ impl From<medserve_models::Error> for ApiError {
     }
 }
 
-impl From<crate::store::StoreError> for ApiError {
-    fn from(e: crate::store::StoreError) -> Self {
-        use crate::store::StoreError;
-        match e {
-            StoreError::Conflict(m) => ApiError::Conflict(m),
-            StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
-            other => ApiError::Internal(format!("store: {other}")),
-        }
-    }
-}
-
 /// Result alias for handlers.
 pub type Result<T> = std::result::Result<T, ApiError>;

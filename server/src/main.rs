@@ -1,5 +1,7 @@
 //! The `medserve` binary: parse the command line, then serve or manage models.
 
+mod eval;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -371,7 +373,8 @@ fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
 
 fn training(cmd: TrainingCommand) -> anyhow::Result<()> {
     use medserve_server::store::{sqlite::SqliteStore, Actor};
-    use medserve_server::training::{export, Format};
+    use medserve_server::care::training::Format;
+    use medserve_server::store::export::export;
     let TrainingCommand::Export {
         format,
         min_quality,
@@ -505,7 +508,7 @@ fn guardrails(cmd: GuardrailsCommand) -> anyhow::Result<()> {
                 Arc::new(medserve_rag::Embedder::load(&embedder).with_context(|| {
                     format!("loading the sentence encoder from {}", embedder.display())
                 })?);
-            let encoder = Arc::new(medserve_server::guard::EmbedderEncoder(embedder));
+            let encoder = Arc::new(medserve_server::chat::guard::EmbedderEncoder(embedder));
             let inputs = train::TrainInputs {
                 data_dir: data,
                 medsafetybench: Some(medsafetybench),
@@ -529,7 +532,7 @@ fn guardrails(cmd: GuardrailsCommand) -> anyhow::Result<()> {
             embedder,
         } => {
             let embedder = Arc::new(medserve_rag::Embedder::load(&embedder)?);
-            let guard = medserve_server::guard::load(embedder.clone(), &weights, None)
+            let guard = medserve_server::chat::guard::load(embedder.clone(), &weights, None)
                 .map_err(|e| anyhow::anyhow!(e))?;
             let report = medserve_guardrails::eval::report_on(&guard, &text)?;
             let scores = guard
@@ -565,11 +568,11 @@ fn guardrails(cmd: GuardrailsCommand) -> anyhow::Result<()> {
                 Arc::new(medserve_rag::Embedder::load(&embedder).with_context(|| {
                     format!("loading the sentence encoder from {}", embedder.display())
                 })?);
-            let guard = medserve_server::guard::load(embedder, &weights, None)
+            let guard = medserve_server::chat::guard::load(embedder, &weights, None)
                 .map_err(|e| anyhow::anyhow!(e))?;
             let report =
-                medserve_server::eval_guard::run(&guard, &data).map_err(|e| anyhow::anyhow!(e))?;
-            println!("{}", medserve_server::eval_guard::table(&report));
+                crate::eval::guard::run(&guard, &data).map_err(|e| anyhow::anyhow!(e))?;
+            println!("{}", crate::eval::guard::table(&report));
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             }
@@ -583,8 +586,8 @@ fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
     match cmd {
         EvalCommand::Phi { n, seed, json } => {
             anyhow::ensure!(n >= 1, "--n must be at least 1");
-            let report = medserve_server::eval_phi::run(n, seed)?;
-            println!("{}", medserve_server::eval_phi::table(&report));
+            let report = crate::eval::phi::run(n, seed)?;
+            println!("{}", crate::eval::phi::table(&report));
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             }
@@ -594,7 +597,7 @@ fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
                 records >= 1 && writers >= 1,
                 "--records and --writers must be at least 1"
             );
-            println!("{}", medserve_server::eval_store::run(records, writers)?);
+            println!("{}", crate::eval::store::run(records, writers)?);
         }
         EvalCommand::Tools {
             model,
@@ -603,7 +606,7 @@ fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
             distractors,
             json,
         } => {
-            let cases = medserve_server::eval_tools::load_cases(&cases)
+            let cases = crate::eval::tools::load_cases(&cases)
                 .with_context(|| format!("reading {}", cases.display()))?;
             let rt = tokio::runtime::Runtime::new()?;
             let report = rt.block_on(async {
@@ -616,7 +619,7 @@ fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
                         prefix_cache_n: 16,
                     })
                     .await?;
-                medserve_server::eval_tools::run(
+                crate::eval::tools::run(
                     std::sync::Arc::new(engine),
                     &cases,
                     max_tokens,
@@ -624,7 +627,7 @@ fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
                 )
                 .await
             })?;
-            println!("{}", medserve_server::eval_tools::table(&report));
+            println!("{}", crate::eval::tools::table(&report));
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             }
@@ -636,7 +639,7 @@ fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
             let embedder = Arc::new(medserve_rag::Embedder::load(std::path::Path::new(
                 medserve_server::config::DEFAULT_EMBEDDER,
             ))?);
-            let guard = medserve_server::guard::load(
+            let guard = medserve_server::chat::guard::load(
                 embedder,
                 std::path::Path::new(medserve_guardrails::learned::DEFAULT_WEIGHTS),
                 None,
@@ -734,7 +737,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("loading the sentence encoder from {}", cfg.embedder.display()))?,
         );
         let guard = Arc::new(
-            medserve_server::guard::load(embedder.clone(), &cfg.guardrails_weights, cfg.guardrails_policy.as_deref())
+            medserve_server::chat::guard::load(embedder.clone(), &cfg.guardrails_weights, cfg.guardrails_policy.as_deref())
                 .map_err(|e| anyhow::anyhow!(e))?,
         );
         tracing::info!(

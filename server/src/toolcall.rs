@@ -579,6 +579,25 @@ pub(crate) fn byte_parser(lark: &str) -> Result<llguidance::TokenParser, String>
     })
 }
 
+/// One executed built-in call, for `medserve.tool_runs`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ToolRun {
+    /// Model turn that made the call (0 = first).
+    pub round: usize,
+    /// Call id.
+    pub id: String,
+    /// Tool name.
+    pub name: String,
+    /// Arguments (schema-valid JSON).
+    pub arguments: Value,
+    /// The tool's result, or `{"error": ...}` when it rejected the arguments.
+    pub result: Value,
+    /// `false` when the tool reported an error (the model was told so, as data).
+    pub ok: bool,
+    /// Time the tool took, milliseconds.
+    pub duration_ms: f64,
+}
+
 /// One call parsed from model text and checked against its schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToolCall {

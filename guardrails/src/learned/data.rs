@@ -211,8 +211,8 @@ pub fn medquad_questions(dir: &Path, limit: usize) -> Result<Vec<String>, String
     let mut seen = std::collections::HashSet::new();
     for f in files {
         let xml = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
-        for q in crate::eval::xml_elements(&xml, "Question") {
-            let q = crate::eval::decode_entities(&q);
+        for q in crate::formats::xml_elements(&xml, "Question") {
+            let q = crate::formats::decode_entities(&q);
             if seen.insert(q.clone()) {
                 out.push(q);
             }
@@ -235,7 +235,7 @@ pub fn medsafetybench(dir: &Path) -> Result<Vec<(u8, String)>, String> {
         let path = dir.join(format!("train_gpt4_category_{n}.csv"));
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let rows = crate::eval::parse_csv(&text);
+        let rows = crate::formats::parse_csv(&text);
         let col = rows
             .first()
             .and_then(|h| h.iter().position(|c| c == "harmful_medical_request"))

@@ -641,7 +641,7 @@ impl Store for SqliteStore {
                             a.urgency = new.urgency;
                             a.disposition = new.disposition;
                         }
-                        a.report = crate::triage::merge_reports(&a.report, new.report);
+                        a.report = crate::care::triage::merge_reports(&a.report, new.report);
                         a.updated_at = Some(now);
                         (a, "update", before)
                     }

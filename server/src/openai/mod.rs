@@ -3,6 +3,8 @@
 //! Every field of the OpenAI request is declared here: it is either honoured or rejected
 //! with a 400 naming it. Unknown fields (also inside `medserve`) are rejected too.
 
+pub mod limits;
+
 use std::collections::HashMap;
 
 use axum::body::Bytes;
@@ -19,7 +21,6 @@ use crate::retrieval::{RetrievalFacts, RetrievalOptions};
 use medserve_models::{ChatMessage, Role, Sampling, TokenLogprob};
 
 use crate::error::ApiError;
-use crate::limits;
 
 /// JSON body extractor whose failures come back in the OpenAI error shape, naming the
 /// offending field.
@@ -867,7 +868,7 @@ pub struct MedserveFacts {
     pub retrieval: Option<RetrievalFacts>,
     /// Built-in tools the server ran for `medserve.tools`, in order: `{round, id, name,
     /// arguments, result, ok, duration_ms}`.
-    pub tool_runs: Vec<crate::turns::ToolRun>,
+    pub tool_runs: Vec<crate::toolcall::ToolRun>,
     /// The sampler seed used (the request's, or a fresh one): resend it to reproduce.
     pub seed: i64,
     /// Milliseconds from request arrival to the model's first token (`null` when no model
@@ -879,8 +880,49 @@ pub struct MedserveFacts {
     /// The assessment report this exchange created or revised (`null`: none), already
     /// stored: `{id, version, urgency, disposition}`; or, when a report was due but the
     /// store failed, `{"stored": false, "reason": "store_unavailable"}`.
-    pub assessment: Option<crate::exchange::AssessmentFacts>,
+    pub assessment: Option<AssessmentFacts>,
     /// Whether the exchange was logged, de-identified, for training: `{recorded, id}` or
     /// `{recorded: false, reason}`. Stored before this response was sent.
-    pub training: crate::exchange::TrainingFacts,
+    pub training: TrainingFacts,
+}
+
+/// `medserve.assessment`: the report this exchange created or revised.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AssessmentRef {
+    /// Id for the nurse API.
+    pub id: String,
+    /// Version after this exchange.
+    pub version: i64,
+    /// Urgency.
+    pub urgency: crate::store::Urgency,
+    /// Disposition.
+    pub disposition: crate::store::Disposition,
+}
+
+/// `medserve.assessment`: the report, or why a report that was due is missing.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum AssessmentFacts {
+    /// Stored: `{id, version, urgency, disposition}`.
+    Stored(AssessmentRef),
+    /// Due but not stored: `{"stored": false, "reason": "store_unavailable"}`.
+    NotStored {
+        /// Always false.
+        stored: bool,
+        /// Why.
+        reason: &'static str,
+    },
+}
+
+/// `medserve.training`: whether the exchange was logged for training.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct TrainingFacts {
+    /// A de-identified record was stored.
+    pub recorded: bool,
+    /// Its id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Why not: `no_consent` or `store_unavailable`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
 }

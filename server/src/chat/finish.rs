@@ -8,13 +8,12 @@ use medserve_guardrails::input::{RedFlag, Verdict};
 use medserve_guardrails::policy::Audience;
 use medserve_guardrails::vitals::Vitals;
 use medserve_models::ChatMessage;
-use serde::Serialize;
 
-use crate::store::{Disposition, Urgency};
+use crate::openai::{AssessmentFacts, AssessmentRef, TrainingFacts};
 use crate::toolcall::ToolCall;
-use crate::triage::{self, ReportInput, Trigger};
-use crate::turns::ToolRun;
-use crate::AppState;
+use crate::care::triage::{self, ReportInput, Trigger};
+use crate::toolcall::ToolRun;
+use crate::app::AppState;
 
 /// The care settings of one request, resolved from the request and the key.
 #[derive(Debug, Clone, Default)]
@@ -33,47 +32,6 @@ pub struct CareCtx {
     pub messages: Vec<ChatMessage>,
     /// `medserve.vitals`.
     pub vitals: Option<Vitals>,
-}
-
-/// `medserve.assessment`: the report this exchange created or revised.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct AssessmentRef {
-    /// Id for the nurse API.
-    pub id: String,
-    /// Version after this exchange.
-    pub version: i64,
-    /// Urgency.
-    pub urgency: Urgency,
-    /// Disposition.
-    pub disposition: Disposition,
-}
-
-/// `medserve.assessment`: the report, or why a report that was due is missing.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(untagged)]
-pub enum AssessmentFacts {
-    /// Stored: `{id, version, urgency, disposition}`.
-    Stored(AssessmentRef),
-    /// Due but not stored: `{"stored": false, "reason": "store_unavailable"}`.
-    NotStored {
-        /// Always false.
-        stored: bool,
-        /// Why.
-        reason: &'static str,
-    },
-}
-
-/// `medserve.training`: whether the exchange was logged for training.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
-pub struct TrainingFacts {
-    /// A de-identified record was stored.
-    pub recorded: bool,
-    /// Its id.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Why not: `no_consent` or `store_unavailable`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<&'static str>,
 }
 
 /// What the answer was.
@@ -142,7 +100,7 @@ pub async fn finish(
         let st = state.clone();
         let messages = ctx.messages.clone();
         let saved = tokio::spawn(async move {
-            let a = crate::care::blocking(&st, move |s| s.save_assessment(new)).await?;
+            let a = crate::store::blocking(st.store(), move |s| s.save_assessment(new)).await?;
             if let Some(slot) = slot {
                 slot.send(triage::SummaryJob {
                     assessment_id: a.id.clone(),
@@ -182,7 +140,7 @@ pub async fn finish(
         .engine_if_ready()
         .map(|e| (e.info().id.clone(), e.info().sha256.clone()))
         .unwrap_or_default();
-    let rec = crate::training::record(&crate::training::Exchange {
+    let rec = crate::care::training::record(&crate::care::training::Exchange {
         messages: &ctx.messages,
         answer: answer.text,
         client_calls: answer.calls,
@@ -193,14 +151,14 @@ pub async fn finish(
         tool_runs: answer.tool_runs,
         retrieval_ids: answer.retrieval_ids,
         model,
-        detectors: crate::guard::ids(&state.settings().guard),
+        detectors: crate::chat::guard::ids(&state.settings().guard),
         assessment_id: match &assessment {
             Some(AssessmentFacts::Stored(a)) => Some(a.id.clone()),
             _ => None,
         },
     });
     let id = rec.id.clone();
-    let training = match crate::care::blocking(state, move |s| s.insert_training(&rec)).await {
+    let training = match crate::store::blocking(state.store(), move |s| s.insert_training(&rec)).await {
         Ok(()) => TrainingFacts {
             recorded: true,
             id: Some(id),

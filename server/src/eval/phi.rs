@@ -2,7 +2,7 @@
 //!
 //! A seeded generator writes patient messages with planted identifiers of every Safe
 //! Harbor type the detector covers, in varied, realistic phrasings (with and without cue
-//! words). Each message goes through the real path: [`crate::training::record`] and a
+//! words). Each message goes through the real path: [`medserve_server::care::training::record`] and a
 //! real SQLite store in a temporary folder. The stored records are then read back and
 //! searched for each planted value; a value found anywhere in the stored text is a leak.
 //! Recall per type = 1 - leaked / planted.
@@ -16,8 +16,8 @@ use rand::{Rng, SeedableRng};
 use regex::Regex;
 use serde::Serialize;
 
-use crate::store::sqlite::SqliteStore;
-use crate::store::{Store, StoreError};
+use medserve_server::store::sqlite::SqliteStore;
+use medserve_server::store::{Store, StoreError};
 
 const FIRST: &[&str] = &[
     "Olivia",
@@ -753,7 +753,7 @@ pub fn run(n: usize, seed: u64) -> Result<Report, StoreError> {
             plants.extend(p2);
         }
         let msgs = [ChatMessage::new(Role::User, text.clone())];
-        let rec = crate::training::record(&crate::training::Exchange {
+        let rec = medserve_server::care::training::record(&medserve_server::care::training::Exchange {
             messages: &msgs,
             answer: "Thank you, a clinician will review this.",
             client_calls: &[],
@@ -767,7 +767,7 @@ pub fn run(n: usize, seed: u64) -> Result<Report, StoreError> {
             detectors: serde_json::Value::Null,
             assessment_id: None,
         });
-        let rec = crate::store::TrainingRecord {
+        let rec = medserve_server::store::TrainingRecord {
             id: format!("tr_eval_{i:05}"),
             ..rec
         };

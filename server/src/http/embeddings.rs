@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::openai::ApiJson;
-use crate::AppState;
+use crate::app::AppState;
 
 /// The name clients put in `model`.
 pub const EMBEDDING_MODEL: &str = "all-MiniLM-L6-v2";

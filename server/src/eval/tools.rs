@@ -19,7 +19,7 @@ use futures::StreamExt;
 use medserve_models::{ChatMessage, Engine, Event, GenerateRequest, Grammar, Role, Sampling};
 use serde::{Deserialize, Serialize};
 
-use crate::toolcall::{self, CallSplitter, FunctionTool, ToolChoice, ToolSet};
+use medserve_server::toolcall::{self, CallSplitter, FunctionTool, ToolChoice, ToolSet};
 
 /// One labelled request.
 #[derive(Debug, Clone, Deserialize)]

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::store::sqlite::SqliteStore;
-use crate::store::{now_ms, Store, StoreError, TrainingRecord};
+use medserve_server::store::sqlite::SqliteStore;
+use medserve_server::store::{now_ms, Store, StoreError, TrainingRecord};
 
 fn record(i: usize) -> TrainingRecord {
     // About the size of a real record: a short exchange with verdicts and metadata.

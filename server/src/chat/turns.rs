@@ -19,12 +19,12 @@ use medserve_models::{
     ChatMessage, Engine, Event, FinishReason, GenerateRequest, Grammar, Role, Sampling,
     TokenLogprob, Usage,
 };
-use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::chat::budget::{Budget, Turn};
 use crate::error::ApiError;
 use crate::retrieval::Retriever;
-use crate::toolcall::{self, CallSplitter, ToolCall, ToolChoice, ToolSet};
+use crate::toolcall::{self, CallSplitter, ToolCall, ToolChoice, ToolRun, ToolSet};
 
 /// One thing the driver reports.
 #[derive(Debug, Clone)]
@@ -64,33 +64,16 @@ pub enum Piece {
 /// Pieces of one answer.
 pub type PieceStream = Pin<Box<dyn Stream<Item = Result<Piece, ApiError>> + Send>>;
 
-/// One executed built-in call, for `medserve.tool_runs`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ToolRun {
-    /// Model turn that made the call (0 = first).
-    pub round: usize,
-    /// Call id.
-    pub id: String,
-    /// Tool name.
-    pub name: String,
-    /// Arguments (schema-valid JSON).
-    pub arguments: Value,
-    /// The tool's result, or `{"error": ...}` when it rejected the arguments.
-    pub result: Value,
-    /// `false` when the tool reported an error (the model was told so, as data).
-    pub ok: bool,
-    /// Time the tool took, milliseconds.
-    pub duration_ms: f64,
-}
-
 /// Everything the driver needs.
 pub struct Plan {
     /// The engine.
     pub engine: Arc<dyn Engine>,
     /// The conversation as the model reads it (references added, tool results fenced).
     pub messages: Vec<ChatMessage>,
-    /// Sampling; `max_tokens` is the completion budget over all turns.
+    /// Sampling (its `max_tokens` is replaced per turn by what the budget allows).
     pub sampling: Sampling,
+    /// The completion budget over all turns.
+    pub budget: Budget,
     /// Tools, if the request has any.
     pub tools: Option<ToolSet>,
     /// Most turns that may end in built-in calls.
@@ -156,9 +139,8 @@ fn add(a: Usage, b: Usage) -> Usage {
 /// Runs the turns.
 pub fn drive(plan: Plan) -> PieceStream {
     Box::pin(async_stream::stream! {
-        let Plan { engine, mut messages, sampling, tools, max_rounds, grammar, retriever, emergency_numbers, guard, audience } = plan;
-        let max_ctx = engine.info().max_context;
-        let budget = sampling.max_tokens.unwrap_or(max_ctx);
+        let Plan { engine, mut messages, sampling, budget, tools, max_rounds, grammar, retriever, emergency_numbers, guard, audience } = plan;
+        let max_ctx = budget.max_ctx;
         let mut used = Usage::default();
         // Content already produced: a later turn's text is set off from it.
         let mut content_so_far = false;
@@ -176,23 +158,24 @@ pub fn drive(plan: Plan) -> PieceStream {
                 Ok(p) => p,
                 Err(e) => { yield Err(e.into()); return; }
             };
-            let remaining = budget.saturating_sub(used.completion_tokens);
-            let room = max_ctx.saturating_sub(prompt);
-            if remaining == 0 {
-                yield Ok(Piece::Done { finish_reason: FinishReason::Length, usage: used });
-                return;
-            }
-            if room == 0 {
-                if round == 0 {
+            let max_tokens = match budget.turn(prompt, used.completion_tokens) {
+                Turn::Generate(n) => n,
+                Turn::Spent => {
+                    yield Ok(Piece::Done { finish_reason: FinishReason::Length, usage: used });
+                    return;
+                }
+                Turn::ContextFull if round == 0 => {
                     yield Err(medserve_models::Error::ContextLength { max: max_ctx, prompt, completion: 1 }.into());
-                } else {
+                    return;
+                }
+                Turn::ContextFull => {
                     // Tool results filled the context: the answer ends here, as a length stop.
                     yield Ok(Piece::Done { finish_reason: FinishReason::Length, usage: used });
+                    return;
                 }
-                return;
-            }
+            };
             let mut s = sampling.clone();
-            s.max_tokens = Some(remaining.min(room));
+            s.max_tokens = Some(max_tokens);
             // Call text is split off even on a turn that offers no tools: it is never content.
             let offers_tools = tools.is_some();
             let mut events = match engine.generate(GenerateRequest { messages: prompt_msgs, sampling: s, grammar: turn_grammar }).await {
@@ -296,7 +279,7 @@ pub fn drive(plan: Plan) -> PieceStream {
                 let started = Instant::now();
                 let r = retriever.clone();
                 let (name, a) = (call.name.clone(), args.clone());
-                let outcome = tokio::task::spawn_blocking(move || crate::tools::run_builtin(r.as_deref(), &name, &a)).await;
+                let outcome = tokio::task::spawn_blocking(move || crate::chat::tools::run_builtin(r.as_deref(), &name, &a)).await;
                 let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
                 let (result, ok) = match outcome {
                     Ok(Ok(v)) => (v, true),

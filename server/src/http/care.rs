@@ -8,7 +8,6 @@
 //! lines.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
@@ -26,19 +25,15 @@ use crate::store::{
     Actor, AuditEvent, AuditFilter, Change, Disposition, QueueFilter, Status, Store, StoreError,
     Urgency,
 };
-use crate::AppState;
+use crate::app::AppState;
 use medserve_guardrails::phi;
 
 /// Runs a store call off the async workers.
-pub async fn blocking<R: Send + 'static>(
+async fn blocking<R: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&dyn Store) -> Result<R, StoreError> + Send + 'static,
 ) -> Result<R, ApiError> {
-    let store: Arc<dyn Store> = state.store().clone();
-    tokio::task::spawn_blocking(move || f(store.as_ref()))
-        .await
-        .map_err(|e| ApiError::Internal(format!("store task: {e}")))?
-        .map_err(ApiError::from)
+    crate::store::blocking(state.store(), f).await
 }
 
 /// Appends an audit event; a store failure fails the request (an unaudited change is not
@@ -462,7 +457,7 @@ async fn export_inner(
     let q = query_of(q)?;
     check_query(&q, &["format", "min_quality"])?;
     let format = q.get("format").map_or("chat-jsonl", String::as_str);
-    let format = crate::training::Format::parse(format)
+    let format = crate::care::training::Format::parse(format)
         .ok_or_else(|| ApiError::invalid("format", "`format` must be chat-jsonl or eval-jsonl"))?;
     let min_quality = match q.get("min_quality") {
         None => 0.8,
@@ -479,7 +474,7 @@ async fn export_inner(
     let actor = principal.actor.clone();
     let body = blocking(state, move |s| {
         let mut buf = Vec::new();
-        crate::training::export(s, format, min_quality, &actor, &mut buf)?;
+        crate::store::export::export(s, format, min_quality, &actor, &mut buf)?;
         Ok(buf)
     })
     .await?;

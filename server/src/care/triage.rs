@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::store::{Change, Disposition, NewAssessment, Store, Urgency};
+use crate::care::model::{Disposition, NewAssessment, Urgency};
 
 /// Version of the report layout (in every report).
 pub const REPORT_VERSION: &str = "par-v1";
@@ -396,34 +396,9 @@ pub struct SummaryJob {
     pub messages: Vec<ChatMessage>,
 }
 
-/// Writes summaries one at a time, so report summaries never take more than one of the
-/// engine's sequences away from patients.
-pub async fn summary_worker(
-    state: crate::AppState,
-    mut jobs: tokio::sync::mpsc::Receiver<SummaryJob>,
-) {
-    while let Some(job) = jobs.recv().await {
-        let Some(engine) = state.engine_if_ready() else {
-            continue;
-        };
-        fill_summary(
-            engine,
-            state.store().clone(),
-            job.assessment_id,
-            job.messages,
-        )
-        .await;
-    }
-}
-
 /// Asks the model for the free-text summary (constrained JSON, greedy) over the
-/// de-identified patient messages, and stores it, de-identified, as a new revision.
-pub async fn fill_summary(
-    engine: Arc<dyn Engine>,
-    store: Arc<dyn Store>,
-    assessment_id: String,
-    messages: Vec<ChatMessage>,
-) {
+/// de-identified patient messages; returns it de-identified (`None`: failed).
+pub async fn fill_summary(engine: Arc<dyn Engine>, messages: Vec<ChatMessage>) -> Option<String> {
     let patient: Vec<String> = messages
         .iter()
         .filter(|m| m.role == Role::User)
@@ -471,24 +446,10 @@ pub async fn fill_summary(
         }
         Err(e) => tracing::warn!(error = %e, "assessment summary did not start"),
     }
-    let summary = ok
-        .then(|| serde_json::from_str::<Value>(&text).ok())
+    ok.then(|| serde_json::from_str::<Value>(&text).ok())
         .flatten()
         .and_then(|v| v["summary"].as_str().map(phi::redact))
-        .filter(|s| !s.trim().is_empty());
-    store_summary(store, assessment_id, summary).await;
-}
-
-/// Stores a summary (`None`: failed) as a new revision by the server.
-async fn store_summary(store: Arc<dyn Store>, assessment_id: String, text: Option<String>) {
-    let change = Change::Summary { text };
-    let res = tokio::task::spawn_blocking(move || {
-        store.change_assessment(&assessment_id, change, &crate::store::Actor::system(), None)
-    })
-    .await;
-    if !matches!(res, Ok(Ok(_))) {
-        tracing::warn!("assessment summary could not be stored");
-    }
+        .filter(|s| !s.trim().is_empty())
 }
 
 #[cfg(test)]

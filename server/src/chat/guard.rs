@@ -65,14 +65,14 @@ pub struct InputText {
     pub tool_results: Vec<String>,
 }
 
-/// Runs the input stage as request work (`crate::work`: a blocking thread, one job per
+/// Runs the input stage as request work (`crate::chat::work`: a blocking thread, one job per
 /// core; the encoder takes milliseconds of CPU).
 pub async fn check(
     guard: Arc<Guard>,
     numbers: String,
     text: InputText,
 ) -> Result<InputReport, ApiError> {
-    let result = crate::work::run("input stage", move || {
+    let result = crate::chat::work::run("input stage", move || {
         let earlier: Vec<&str> = text.earlier_user.iter().map(String::as_str).collect();
         let tools: Vec<&str> = text.tool_results.iter().map(String::as_str).collect();
         input::check_input(InputCheck {

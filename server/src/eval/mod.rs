@@ -1,0 +1,8 @@
+//! `medserve eval ...`: evaluations of the input guard, the PHI redaction through the
+//! store, store durability under load, and tool calling. Part of the binary only: the
+//! serving library does not contain them.
+
+pub mod guard;
+pub mod phi;
+pub mod store;
+pub mod tools;
