@@ -355,3 +355,49 @@ fn an_answer_ending_inside_a_utf8_character_still_finishes() {
         assert!(matches!(items.last(), Some(SseItem::Done)), "stream did not end with [DONE]");
     });
 }
+
+#[test]
+fn an_answer_nobody_reads_does_not_stall_the_engine() {
+    // A client that stops reading leaves its answer's events unconsumed. The engine must
+    // never wait on it: another sequence decodes to the end while the first one's stream
+    // is not polled at all (with per-sequence channels smaller than the token budget,
+    // mistral.rs would block inside its step on the unread sequence and stall every other).
+    use medserve_models::{ChatMessage, Event, GenerateRequest, Role, Sampling};
+    let e = engine();
+    let request = |text: &str, max_tokens: usize| GenerateRequest {
+        messages: vec![ChatMessage::new(Role::User, text)],
+        sampling: Sampling {
+            temperature: 0.0,
+            max_tokens: Some(max_tokens),
+            ..Sampling::default()
+        },
+        grammar: None,
+    };
+    runtime().block_on(async {
+        let unread = e
+            .generate(request("Write a very long story about a lighthouse keeper.", 600))
+            .await
+            .unwrap();
+        // Let the unread sequence run past any small buffer.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let started = Instant::now();
+        let mut other = e.generate(request("What is a fever?", 32)).await.unwrap();
+        let finished = tokio::time::timeout(Duration::from_secs(120), async {
+            let mut tokens = 0;
+            while let Some(ev) = futures::StreamExt::next(&mut other).await {
+                match ev.unwrap() {
+                    Event::Delta { .. } => tokens += 1,
+                    Event::Done { .. } => return Some(tokens),
+                }
+            }
+            None
+        })
+        .await;
+        let tokens = finished
+            .expect("the other sequence stalled behind the unread one")
+            .expect("the other sequence ended without finishing");
+        assert!(tokens > 0);
+        eprintln!("other sequence finished in {:?} while one answer was unread", started.elapsed());
+        drop(unread);
+    });
+}
