@@ -31,7 +31,10 @@ fn main() {
             println!("cargo:rerun-if-changed={}", f.display());
             expected.extend(std::fs::read(f).expect("patch file"));
         }
-        let stamp = root.join(".patched").join(&crate_dir).join(".medserve-patches");
+        let stamp = root
+            .join(".patched")
+            .join(&crate_dir)
+            .join(".medserve-patches");
         println!("cargo:rerun-if-changed={}", stamp.display());
         let applied = std::fs::read(&stamp).unwrap_or_default();
         let wired = config_text.contains(&format!("path = \".patched/{crate_dir}\""));

@@ -1112,7 +1112,10 @@ fn prefix_cache_hits_give_the_answers_of_a_cold_prefill() {
                 body["messages"] = messages;
                 let (status, v) = post_json(&url, &body).await;
                 assert_eq!(status, 200, "{v}");
-                v["choices"][0]["message"]["content"].as_str().unwrap().to_string()
+                v["choices"][0]["message"]["content"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
             }
         };
         let q1 = json!([{"role": "user", "content": first}]);
@@ -1123,9 +1126,17 @@ fn prefix_cache_hits_give_the_answers_of_a_cold_prefill() {
             {"role": "assistant", "content": a1},
             {"role": "user", "content": "And which of them matters most?"},
         ]);
-        assert_eq!(answer(warm, follow.clone()).await, answer(&cold, follow).await, "follow-up");
+        assert_eq!(
+            answer(warm, follow.clone()).await,
+            answer(&cold, follow).await,
+            "follow-up"
+        );
         let q2 = json!([{"role": "user", "content": sibling}]);
-        assert_eq!(answer(warm, q2.clone()).await, answer(&cold, q2).await, "sibling");
+        assert_eq!(
+            answer(warm, q2.clone()).await,
+            answer(&cold, q2).await,
+            "sibling"
+        );
         assert_eq!(answer(warm, q1).await, a1, "first question again");
     });
 }

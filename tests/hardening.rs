@@ -311,7 +311,8 @@ fn byte_token_id(byte: u8) -> u32 {
     use candle_core::quantized::gguf_file;
     let mut f = std::fs::File::open(model_path()).unwrap();
     let content = gguf_file::Content::read(&mut f).unwrap();
-    let Some(gguf_file::Value::Array(tokens)) = content.metadata.get("tokenizer.ggml.tokens") else {
+    let Some(gguf_file::Value::Array(tokens)) = content.metadata.get("tokenizer.ggml.tokens")
+    else {
         panic!("no vocabulary in the GGUF");
     };
     let want = char::from(byte).to_string();
@@ -347,12 +348,20 @@ fn an_answer_ending_inside_a_utf8_character_still_finishes() {
                 SseItem::Done => None,
             })
             .collect();
-        assert!(events.iter().all(|e| e.get("error").is_none()), "{events:?}");
         assert!(
-            events.iter().any(|e| e["choices"][0]["finish_reason"] == "length"),
+            events.iter().all(|e| e.get("error").is_none()),
             "{events:?}"
         );
-        assert!(matches!(items.last(), Some(SseItem::Done)), "stream did not end with [DONE]");
+        assert!(
+            events
+                .iter()
+                .any(|e| e["choices"][0]["finish_reason"] == "length"),
+            "{events:?}"
+        );
+        assert!(
+            matches!(items.last(), Some(SseItem::Done)),
+            "stream did not end with [DONE]"
+        );
     });
 }
 
@@ -375,7 +384,10 @@ fn an_answer_nobody_reads_does_not_stall_the_engine() {
     };
     runtime().block_on(async {
         let unread = e
-            .generate(request("Write a very long story about a lighthouse keeper.", 600))
+            .generate(request(
+                "Write a very long story about a lighthouse keeper.",
+                600,
+            ))
             .await
             .unwrap();
         // Let the unread sequence run past any small buffer.
@@ -397,7 +409,10 @@ fn an_answer_nobody_reads_does_not_stall_the_engine() {
             .expect("the other sequence stalled behind the unread one")
             .expect("the other sequence ended without finishing");
         assert!(tokens > 0);
-        eprintln!("other sequence finished in {:?} while one answer was unread", started.elapsed());
+        eprintln!(
+            "other sequence finished in {:?} while one answer was unread",
+            started.elapsed()
+        );
         drop(unread);
     });
 }

@@ -234,7 +234,8 @@ pub fn real_guard() -> Arc<medserve_guardrails::input::Guard> {
             Arc::new(medserve_rag::Embedder::load(&embedder_dir()).expect("embedder loads"));
         let weights = repo_root().join(medserve_guardrails::learned::DEFAULT_WEIGHTS);
         Arc::new(
-            medserve_server::chat::guard::load(embedder, &weights, None).expect("guardrail weights load"),
+            medserve_server::chat::guard::load(embedder, &weights, None)
+                .expect("guardrail weights load"),
         )
     })
     .clone()

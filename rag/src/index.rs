@@ -21,9 +21,9 @@ use crate::document::Document;
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::fusion::reciprocal_rank_fusion;
+pub use crate::fusion::Scored;
 use crate::lexical::Bm25;
 pub use crate::params::{HnswParams, IndexParams};
-pub use crate::fusion::Scored;
 use crate::store::{self, EmbedderInfo, Manifest, FORMAT_VERSION};
 
 /// Which retriever(s) to use.

@@ -372,9 +372,9 @@ fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
 }
 
 fn training(cmd: TrainingCommand) -> anyhow::Result<()> {
-    use medserve_server::store::{sqlite::SqliteStore, Actor};
     use medserve_server::care::training::Format;
     use medserve_server::store::export::export;
+    use medserve_server::store::{sqlite::SqliteStore, Actor};
     let TrainingCommand::Export {
         format,
         min_quality,
@@ -570,8 +570,7 @@ fn guardrails(cmd: GuardrailsCommand) -> anyhow::Result<()> {
                 })?);
             let guard = medserve_server::chat::guard::load(embedder, &weights, None)
                 .map_err(|e| anyhow::anyhow!(e))?;
-            let report =
-                crate::eval::guard::run(&guard, &data).map_err(|e| anyhow::anyhow!(e))?;
+            let report = crate::eval::guard::run(&guard, &data).map_err(|e| anyhow::anyhow!(e))?;
             println!("{}", crate::eval::guard::table(&report));
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);

@@ -9,8 +9,6 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Instant;
 
-
-
 /// Upper bounds (seconds) of the latency histograms.
 const BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,

@@ -166,7 +166,11 @@ pub(super) fn produce(
                     if let Some(e) = got.emergency.take() {
                         // The emergency text ends the answer: no calls for the client.
                         got.calls.clear();
-                        let e = if sent.is_empty() { e } else { format!("\n\n{e}") };
+                        let e = if sent.is_empty() {
+                            e
+                        } else {
+                            format!("\n\n{e}")
+                        };
                         sent.push_str(&e);
                         send(AnswerEvent::Content {
                             text: e,
@@ -214,8 +218,15 @@ pub(super) fn produce(
             facts: facts.clone(),
         })
         .await;
-        meta.finish_care(&state, &mut facts, &sent, &got.calls, reason, guard.is_none())
-            .await;
+        meta.finish_care(
+            &state,
+            &mut facts,
+            &sent,
+            &got.calls,
+            reason,
+            guard.is_none(),
+        )
+        .await;
         record(state.metrics(), &facts, usage, &got.calls);
         send(AnswerEvent::Stored(facts)).await;
     });
@@ -237,7 +248,10 @@ pub(super) async fn json(
     let mut logprobs: Vec<TokenLogprob> = Vec::new();
     let (reason, usage, calls, annotations, mut facts) = loop {
         match events.recv().await {
-            Some(AnswerEvent::Content { text: t, logprobs: lp }) => {
+            Some(AnswerEvent::Content {
+                text: t,
+                logprobs: lp,
+            }) => {
                 text.push_str(&t);
                 logprobs.extend(lp);
             }

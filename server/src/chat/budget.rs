@@ -83,7 +83,11 @@ mod tests {
         // Too long: refused, naming what was asked.
         assert!(matches!(
             Budget::new(100, 90, Some(20), true),
-            Err(ModelError::ContextLength { max: 100, prompt: 90, completion: 20 })
+            Err(ModelError::ContextLength {
+                max: 100,
+                prompt: 90,
+                completion: 20
+            })
         ));
         assert!(matches!(
             Budget::new(100, 100, None, false),

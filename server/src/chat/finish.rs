@@ -9,11 +9,11 @@ use medserve_guardrails::policy::Audience;
 use medserve_guardrails::vitals::Vitals;
 use medserve_models::ChatMessage;
 
+use crate::app::AppState;
+use crate::care::triage::{self, ReportInput, Trigger};
 use crate::openai::{AssessmentFacts, AssessmentRef, TrainingFacts};
 use crate::toolcall::ToolCall;
-use crate::care::triage::{self, ReportInput, Trigger};
 use crate::toolcall::ToolRun;
-use crate::app::AppState;
 
 /// The care settings of one request, resolved from the request and the key.
 #[derive(Debug, Clone, Default)]
@@ -158,24 +158,25 @@ pub async fn finish(
         },
     });
     let id = rec.id.clone();
-    let training = match crate::store::blocking(state.store(), move |s| s.insert_training(&rec)).await {
-        Ok(()) => TrainingFacts {
-            recorded: true,
-            id: Some(id),
-            reason: None,
-        },
-        Err(e) => {
-            tracing::error!(error = %e, "training record not stored");
-            state.metrics().inc(
-                "medserve_store_failures_total",
-                vec![("record", "training".into())],
-            );
-            TrainingFacts {
-                reason: Some("store_unavailable"),
-                ..Default::default()
+    let training =
+        match crate::store::blocking(state.store(), move |s| s.insert_training(&rec)).await {
+            Ok(()) => TrainingFacts {
+                recorded: true,
+                id: Some(id),
+                reason: None,
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "training record not stored");
+                state.metrics().inc(
+                    "medserve_store_failures_total",
+                    vec![("record", "training".into())],
+                );
+                TrainingFacts {
+                    reason: Some("store_unavailable"),
+                    ..Default::default()
+                }
             }
-        }
-    };
+        };
     (assessment, training)
 }
 

@@ -20,20 +20,18 @@ use medserve_models::{Grammar, Role};
 use serde_json::{json, Value};
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::auth::Principal;
-use crate::error::ApiError;
-use crate::chat::budget::Budget;
 use self::finish::{Answer, CareCtx};
-use crate::metrics::Metrics;
-use crate::openai::{
-    ChatCompletionRequest, ChatJob, MedserveFacts, UsageBody,
-};
-use crate::chat::output::OutputGuard;
-use crate::retrieval::{self, RetrievalFacts};
-use crate::toolcall::{self, FunctionTool, ToolCall, ToolSet};
-use crate::toolcall::ToolRun;
 use self::turns::{Piece, PieceStream};
 use crate::app::AppState;
+use crate::auth::Principal;
+use crate::chat::budget::Budget;
+use crate::chat::output::OutputGuard;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::openai::{ChatCompletionRequest, ChatJob, MedserveFacts, UsageBody};
+use crate::retrieval::{self, RetrievalFacts};
+use crate::toolcall::ToolRun;
+use crate::toolcall::{self, FunctionTool, ToolCall, ToolSet};
 use medserve_guardrails::injection::Source;
 use medserve_guardrails::input::{self, Decision, RedFlag, Verdict};
 use medserve_guardrails::policy::Audience;
@@ -274,7 +272,8 @@ pub async fn complete(
     }
     let model_name = req.model.clone();
     // Schema checks and grammar compiles are CPU work: off the async workers.
-    let mut job: ChatJob = crate::chat::work::run("request validation", move || req.validate()).await??;
+    let mut job: ChatJob =
+        crate::chat::work::run("request validation", move || req.validate()).await??;
     job.audience = principal.audience(job.audience_requested)?;
     let care = resolve_care(&principal, &job)?;
     let tool_req = std::mem::take(&mut job.tools);

@@ -2,14 +2,13 @@
 //! over the loaded index. The chat loop runs them for `medserve.tools`; `http::tools`
 //! lists and runs them over HTTP.
 
-
 use medserve_rag::Mode;
 use medserve_tools::ToolDefinition;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::retrieval::{self, Retriever};
 use crate::app::AppState;
+use crate::retrieval::{self, Retriever};
 
 /// Name of the retrieval tool.
 pub const GUIDELINE_SEARCH: &str = "guideline_search";
@@ -102,4 +101,3 @@ pub fn run_builtin(
     }
     medserve_tools::call(name, args)
 }
-

@@ -753,20 +753,21 @@ pub fn run(n: usize, seed: u64) -> Result<Report, StoreError> {
             plants.extend(p2);
         }
         let msgs = [ChatMessage::new(Role::User, text.clone())];
-        let rec = medserve_server::care::training::record(&medserve_server::care::training::Exchange {
-            messages: &msgs,
-            answer: "Thank you, a clinician will review this.",
-            client_calls: &[],
-            answer_source: "model",
-            finish_reason: "stop",
-            audience: Audience::Patient,
-            verdicts: &[],
-            tool_runs: &[],
-            retrieval_ids: Vec::new(),
-            model: ("eval".into(), String::new()),
-            detectors: serde_json::Value::Null,
-            assessment_id: None,
-        });
+        let rec =
+            medserve_server::care::training::record(&medserve_server::care::training::Exchange {
+                messages: &msgs,
+                answer: "Thank you, a clinician will review this.",
+                client_calls: &[],
+                answer_source: "model",
+                finish_reason: "stop",
+                audience: Audience::Patient,
+                verdicts: &[],
+                tool_runs: &[],
+                retrieval_ids: Vec::new(),
+                model: ("eval".into(), String::new()),
+                detectors: serde_json::Value::Null,
+                assessment_id: None,
+            });
         let rec = medserve_server::store::TrainingRecord {
             id: format!("tr_eval_{i:05}"),
             ..rec

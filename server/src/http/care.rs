@@ -18,6 +18,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::openai::parse_json;
@@ -25,7 +26,6 @@ use crate::store::{
     Actor, AuditEvent, AuditFilter, Change, Disposition, QueueFilter, Status, Store, StoreError,
     Urgency,
 };
-use crate::app::AppState;
 use medserve_guardrails::phi;
 
 /// Runs a store call off the async workers.

@@ -6,9 +6,9 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::app::AppState;
 use crate::error::ApiError;
 use crate::openai::ApiJson;
-use crate::app::AppState;
 
 /// The name clients put in `model`.
 pub const EMBEDDING_MODEL: &str = "all-MiniLM-L6-v2";

@@ -8,8 +8,8 @@ use medserve_models::Engine;
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::error::ApiError;
 use crate::chat::guard;
+use crate::error::ApiError;
 
 pub(crate) async fn health() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
@@ -46,7 +46,9 @@ fn model_object(state: &AppState, e: &dyn Engine) -> serde_json::Value {
     })
 }
 
-pub(crate) async fn list_models(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+pub(crate) async fn list_models(
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let e = state.engine()?;
     Ok(Json(
         json!({"object": "list", "data": [model_object(&state, e.as_ref())]}),

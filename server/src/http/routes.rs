@@ -7,9 +7,9 @@ use std::sync::LazyLock;
 
 use axum::routing::{get, post, MethodRouter};
 
+use super::{care, chat, embeddings, health, metrics, tools};
 use crate::app::AppState;
 use crate::auth::{Access, Action};
-use super::{care, chat, embeddings, health, metrics, tools};
 
 /// One route.
 pub(crate) struct Route {
@@ -35,29 +35,73 @@ pub(crate) fn table() -> Vec<Route> {
     vec![
         route("/health", Public, get(health::health)),
         route("/ready", Public, get(health::ready)),
-        route("/v1/models", Needs(Action::Catalogue), get(health::list_models)),
-        route("/v1/models/{id}", Needs(Action::Catalogue), get(health::get_model)),
-        route("/v1/chat/completions", Needs(Action::Chat), post(chat::chat_completions)),
-        route("/v1/embeddings", Needs(Action::Embeddings), post(embeddings::embeddings)),
-        route("/v1/tools", Needs(Action::Catalogue), get(tools::list_tools)),
-        route("/v1/tools/{name}", Needs(Action::RunTool), post(tools::run_tool)),
+        route(
+            "/v1/models",
+            Needs(Action::Catalogue),
+            get(health::list_models),
+        ),
+        route(
+            "/v1/models/{id}",
+            Needs(Action::Catalogue),
+            get(health::get_model),
+        ),
+        route(
+            "/v1/chat/completions",
+            Needs(Action::Chat),
+            post(chat::chat_completions),
+        ),
+        route(
+            "/v1/embeddings",
+            Needs(Action::Embeddings),
+            post(embeddings::embeddings),
+        ),
+        route(
+            "/v1/tools",
+            Needs(Action::Catalogue),
+            get(tools::list_tools),
+        ),
+        route(
+            "/v1/tools/{name}",
+            Needs(Action::RunTool),
+            post(tools::run_tool),
+        ),
         route("/metrics", Needs(Action::Metrics), get(metrics::metrics)),
-        route("/v1/assessments", Needs(Action::Assessments), get(care::list)),
-        route("/v1/assessments/{id}", Needs(Action::Assessments), get(care::get_one)),
+        route(
+            "/v1/assessments",
+            Needs(Action::Assessments),
+            get(care::list),
+        ),
+        route(
+            "/v1/assessments/{id}",
+            Needs(Action::Assessments),
+            get(care::get_one),
+        ),
         route(
             "/v1/assessments/{id}/revisions",
             Needs(Action::Assessments),
             get(care::revisions),
         ),
-        route("/v1/assessments/{id}/claim", Needs(Action::Assessments), post(care::claim)),
-        route("/v1/assessments/{id}/accept", Needs(Action::Assessments), post(care::accept)),
+        route(
+            "/v1/assessments/{id}/claim",
+            Needs(Action::Assessments),
+            post(care::claim),
+        ),
+        route(
+            "/v1/assessments/{id}/accept",
+            Needs(Action::Assessments),
+            post(care::accept),
+        ),
         route(
             "/v1/assessments/{id}/override",
             Needs(Action::Assessments),
             post(care::override_),
         ),
         route("/v1/audit", Needs(Action::Audit), get(care::audit_log)),
-        route("/v1/training/export", Needs(Action::TrainingExport), get(care::training_export)),
+        route(
+            "/v1/training/export",
+            Needs(Action::TrainingExport),
+            get(care::training_export),
+        ),
     ]
 }
 
