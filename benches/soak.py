@@ -6,8 +6,12 @@ Starts `medserve serve` (open mode, a throwaway database), then for --minutes ru
     slowly (a few bytes every second), or disconnect at a random point;
   * one client of short non-stream requests, one every second.
 Measured: errors (HTTP >= 500, error events, connection failures) of the well-behaved
-clients, the largest gap between two events of a well-behaved stream (a stall caused by
-another client), and the server's RSS over time (flat = no leak). Prints a table.
+clients; the largest gap between two text events of a well-behaved stream (this includes the
+output policy holding back an unfinished sentence, up to `holdback_chars`); the engine's
+gaps between deltas of every stream, from the server's `medserve_inter_token_latency_seconds`
+histogram (the time a stream waited for the engine after its previous delta was delivered,
+so a stall caused by another client and not by the policy or the stream's own reader); and
+the server's RSS over time (flat = no leak). Prints a table.
 
 Standard library only.  Example (after `make setup`):
     python3 benches/soak.py --minutes 10 --clients 64
@@ -149,6 +153,21 @@ async def short_requests(port: int, deadline: float, stats: dict) -> None:
         await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - t)))
 
 
+async def itl_buckets(port: int) -> dict:
+    """The server's inter-token latency histogram: {upper bound: cumulative count}."""
+    reader, writer = await asyncio.open_connection(HOST, port)
+    writer.write(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    raw = (await reader.read()).decode()
+    writer.close()
+    out = {}
+    for line in raw.splitlines():
+        if line.startswith("medserve_inter_token_latency_seconds_bucket{le=\""):
+            le = line.split('"')[1]
+            out[float("inf") if le == "+Inf" else float(le)] = int(line.rsplit(" ", 1)[1])
+    return out
+
+
 async def sample_rss(pid: int, deadline: float, samples: list) -> None:
     start = time.monotonic()
     while time.monotonic() < deadline:
@@ -196,12 +215,15 @@ async def main() -> None:
         stats = {"errors": 0, "rejected": 0, "conn_fail": 0, "max_gap": 0.0, "gaps_over_2s": 0,
                  "done": {"good": 0, "slow": 0, "drop": 0}, "first_text": [], "short": [], "short_errors": 0, "short_429": 0}
         samples: list = []
+        itl_before = await itl_buckets(a.port)
         deadline = time.monotonic() + a.minutes * 60
         await asyncio.gather(
             *(client(a.port, i, deadline, stats, a.seed, not a.control) for i in range(a.clients)),
             short_requests(a.port, deadline, stats),
             sample_rss(proc.pid, deadline, samples),
         )
+        itl_after = await itl_buckets(a.port)
+        itl = {le: itl_after[le] - itl_before.get(le, 0) for le in itl_after}
         short = sorted(stats["short"]) or [0.0]
         rss = [s[1] for s in samples] or [0.0]
         hostile = 0 if a.control else a.clients // 4
@@ -215,7 +237,10 @@ async def main() -> None:
         first = sorted(stats["first_text"]) or [0.0]
         print(f"| well-behaved streams: first text after p50 / p99 (queueing for an engine slot) | {first[len(first) // 2]:.2f} s / {first[min(len(first) - 1, int(len(first) * 0.99))]:.2f} s |")
         print(f"| largest gap between text events of a well-behaved stream | {stats['max_gap']:.2f} s |")
-        print(f"| gaps over 2 s | {stats['gaps_over_2s']} |")
+        print(f"| text-event gaps over 2 s (includes the policy's sentence hold-back) | {stats['gaps_over_2s']} |")
+        total = itl.get(float("inf"), 0)
+        print(f"| engine gaps between deltas, all streams: n / over 1 s / over 2 s / over 5 s | "
+              f"{total} / {total - itl.get(1.0, 0)} / {total - itl.get(2.0, 0)} / {total - itl.get(5.0, 0)} |")
         print(f"| short requests: n / 5xx / 429 / p50 / p99 | {len(stats['short'])} / {stats['short_errors']} / {stats['short_429']} / {short[len(short) // 2]:.2f} s / {short[min(len(short) - 1, int(len(short) * 0.99))]:.2f} s |")
         print(f"| RSS MiB first / last / max | {rss[0]:.0f} / {rss[-1]:.0f} / {max(rss):.0f} |")
         minute = {int(t // 60): r for t, r in samples}

@@ -6,7 +6,10 @@
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // Read at run time: a build-script binary compiled for a checkout at another path may
+    // be reused from a shared target directory.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest).join("..");
     let patches = root.join("patches");
     let config = root.join(".cargo/config.toml");
     println!("cargo:rerun-if-changed={}", patches.display());

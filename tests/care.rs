@@ -389,9 +389,15 @@ fn triage_reports_reach_the_queue_and_nurse_labels_feed_the_exports() {
         )
         .await;
         assert_eq!(status, 200);
-        assert_eq!(e["medserve"]["assessment"]["urgency"], "emergency");
-        assert_eq!(e["medserve"]["training"], json!({"recorded": false, "reason": "no_consent"}));
-        let emerg_id = e["medserve"]["assessment"]["id"].as_str().unwrap().to_string();
+        assert_eq!(e["medserve"]["red_flag"]["action"], "emergency", "{e}");
+        // Not logged without consent; the answer may go out before that is settled.
+        let training = &e["medserve"]["training"];
+        assert!(
+            *training == json!({"recorded": false, "reason": "no_consent"})
+                || training["reason"] == "pending",
+            "{e}"
+        );
+        let emerg_id = emergency_report_id(&s.url(""), &n1, &e, "sess-emerg-1").await;
 
         // The queue: emergency first.
         let (status, _, q) = call(Method::GET, &url("/v1/assessments"), Some(&n1), None).await;

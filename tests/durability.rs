@@ -74,6 +74,30 @@ fn start(db: &std::path::Path) -> (std::process::Child, String) {
     (child, addr)
 }
 
+/// Waits until the model is loaded and returns its id: the chats below need it (routine
+/// answers wait for their records; emergency answers, which need no model, do not, and
+/// acknowledge nothing).
+fn wait_ready(addr: &str) -> String {
+    runtime().block_on(async {
+        for _ in 0..600 {
+            if let Ok(r) = client().get(format!("http://{addr}/ready")).send().await {
+                if r.status() == 200 {
+                    let (_, _, models) = call(
+                        reqwest::Method::GET,
+                        &format!("http://{addr}/v1/models"),
+                        None,
+                        None,
+                    )
+                    .await;
+                    return models["data"][0]["id"].as_str().unwrap().to_string();
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server never became ready");
+    })
+}
+
 #[test]
 fn acknowledged_records_survive_sigkill_under_load() {
     let db = temp_db_path();
@@ -82,6 +106,7 @@ fn acknowledged_records_survive_sigkill_under_load() {
     let mut per_kill = Vec::new();
     for cycle in 0..kills() {
         let (mut child, addr) = start(&db);
+        let model = wait_ready(&addr);
         let url = format!("http://{addr}/v1/chat/completions");
         let before = acked.lock().unwrap().len();
         let stop_at = {
@@ -98,13 +123,15 @@ fn acknowledged_records_survive_sigkill_under_load() {
             let tasks: Vec<_> = (0..CLIENTS)
                 .map(|c| {
                     let (client, url, acked) = (client.clone(), url.clone(), acked.clone());
+                    let model = model.clone();
                     tokio::spawn(async move {
                         for i in 0.. {
                             let body = json!({
-                                "model": "smollm2",
+                                "model": model,
                                 "messages": [{"role": "user", "content":
-                                    "Sudden crushing chest pain going into my left arm, I'm sweating."}],
-                                "medserve": {"triage": true, "consent": true,
+                                    "I have had a mild sore throat and a runny nose for two days."}],
+                                "max_tokens": 2,
+                                "medserve": {"triage": true, "consent": true, "end_session": true,
                                              "session_id": format!("crash-{cycle}-{c}-{i}")},
                             });
                             let Ok(resp) = client.post(&url).json(&body).send().await else {
@@ -121,15 +148,20 @@ fn acknowledged_records_survive_sigkill_under_load() {
                             let t = v["medserve"]["training"]["id"].as_str().map(str::to_string);
                             match (a, t) {
                                 (Some(a), Some(t)) => acked.lock().unwrap().push((a, t)),
-                                // An emergency answer does not wait for a slow store: its
-                                // records follow, and it acknowledges nothing.
-                                _ if v["medserve"]["training"]["reason"] == "pending" => {}
                                 _ => panic!("an answer without its ids: {v}"),
                             }
                         }
                     })
                 })
                 .collect();
+            // The kill lands at a random point after the first acknowledged write, while
+            // the others are being written.
+            for _ in 0..600 {
+                if acked.lock().unwrap().len() > before {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
             tokio::time::sleep(stop_at).await;
             child.kill().expect("SIGKILL");
             for t in tasks {

@@ -156,10 +156,7 @@ fn a_triage_session_belongs_to_the_key_that_opened_it() {
         first["medserve"]["session_id"] = json!("shared-session");
         let (status, _, v) = call(Method::POST, &url, Some(&a), Some(&first)).await;
         assert_eq!(status, 200, "{v}");
-        let id = v["medserve"]["assessment"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let id = emergency_report_id(&s.url(""), &nurse, &v, "shared-session").await;
         let mut second = chat("a mild sore throat", 8);
         second["medserve"]["session_id"] = json!("shared-session");
         second["medserve"]["end_session"] = json!(true);
@@ -414,5 +411,56 @@ fn an_answer_nobody_reads_does_not_stall_the_engine() {
             started.elapsed()
         );
         drop(unread);
+    });
+}
+
+#[test]
+fn an_emergency_answer_does_not_wait_on_a_locked_store() {
+    let db = temp_db_path();
+    let store = std::sync::Arc::new(
+        medserve_server::store::sqlite::SqliteStore::open(&db).expect("store opens"),
+    );
+    let s = TestServer::start_with_store(
+        engine(),
+        ServerSettings {
+            auth: AuthMode::Keys,
+            ..real_settings()
+        },
+        Duration::from_secs(10),
+        store,
+    );
+    let patient = key(&s, KeyRole::PatientApp, KeySettings::default());
+    let nurse = key(&s, KeyRole::Nurse, KeySettings::default());
+    // Another process holds the write lock for longer than the store's busy timeout.
+    let lock = rusqlite::Connection::open(&db).unwrap();
+    lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let mut body = chat(
+        "My father collapsed, he is not breathing and his lips are blue.",
+        8,
+    );
+    body["medserve"]["triage"] = json!(true);
+    body["medserve"]["consent"] = json!(true);
+    body["medserve"]["session_id"] = json!("locked-store");
+    let url = s.url("/v1/chat/completions");
+    let (started, (status, _, v)) = runtime().block_on(async {
+        let t = Instant::now();
+        (
+            t,
+            call(Method::POST, &url, Some(&patient), Some(&body)).await,
+        )
+    });
+    let took = started.elapsed();
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["medserve"]["red_flag"]["action"], "emergency", "{v}");
+    // The records cannot have been written: the answer says they are pending, and it went
+    // out at once (the store would have waited up to 10 s for the lock).
+    assert_eq!(v["medserve"]["assessment"]["reason"], "pending", "{v}");
+    assert_eq!(v["medserve"]["training"]["reason"], "pending", "{v}");
+    assert!(took < Duration::from_millis(1500), "answer took {took:?}");
+    // Released in time, the report follows into the nurse queue.
+    std::thread::sleep(Duration::from_secs(2));
+    lock.execute_batch("COMMIT").unwrap();
+    runtime().block_on(async {
+        emergency_report_id(&s.url(""), &nurse, &v, "locked-store").await;
     });
 }

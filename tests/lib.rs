@@ -288,6 +288,38 @@ pub async fn call(
     (status, headers, v)
 }
 
+/// The report id an emergency answer refers to. A non-streamed emergency answer does not
+/// wait on the store: it carries the id when the report was already stored, or
+/// `{"stored": false, "reason": "pending"}`; then the report must reach the nurse queue
+/// (`base` is the server's URL, `nurse` a key that may read the queue) within 10 s.
+pub async fn emergency_report_id(base: &str, nurse: &str, answer: &Value, session: &str) -> String {
+    let a = &answer["medserve"]["assessment"];
+    if let Some(id) = a["id"].as_str() {
+        return id.to_string();
+    }
+    assert_eq!(a["reason"], "pending", "{answer}");
+    for _ in 0..100 {
+        let (status, _, q) = call(
+            reqwest::Method::GET,
+            &format!("{base}/v1/assessments?urgency=emergency"),
+            Some(nurse),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{q}");
+        if let Some(r) = q["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["session_id"] == session)
+        {
+            return r["id"].as_str().unwrap().to_string();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the emergency report of session {session} never reached the queue");
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(300))

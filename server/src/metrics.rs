@@ -11,7 +11,7 @@ use std::time::Instant;
 
 /// Upper bounds (seconds) of the latency histograms.
 const BUCKETS: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
 #[derive(Debug, Default, Clone)]
@@ -115,7 +115,8 @@ const FAMILIES: &[(&str, &str, &str)] = &[
     (
         "medserve_inter_token_latency_seconds",
         "histogram",
-        "Time between successive model deltas.",
+        "Time a stream waited for the engine's next delta (from the end of the previous \
+         delta's delivery: a client that reads slowly does not count against the engine).",
     ),
 ];
 
@@ -170,7 +171,7 @@ impl Metrics {
     }
 }
 
-/// Per-answer timing recorder: first token and the gaps between deltas.
+/// Per-answer timing recorder: first token and the engine's gaps between deltas.
 #[derive(Debug)]
 pub struct TokenTimer {
     started: Instant,
@@ -183,6 +184,13 @@ impl TokenTimer {
         Self {
             started,
             last: None,
+        }
+    }
+
+    /// The previous delta has been delivered: from now on the stream waits for the engine.
+    pub fn waiting(&mut self) {
+        if self.last.is_some() {
+            self.last = Some(Instant::now());
         }
     }
 

@@ -93,6 +93,7 @@ pub(super) fn produce(
         let mut timer = TokenTimer::new(meta.started);
         let mut last_usage = Usage::default();
         let end: Option<(&'static str, Usage)> = loop {
+            timer.waiting();
             match pieces.next().await {
                 Some(Ok(Piece::Text {
                     text,
@@ -233,10 +234,10 @@ pub(super) fn produce(
     rx
 }
 
-/// Longest a non-streamed emergency answer waits for its report and training record: past
-/// it the answer goes out and the records follow (a failure is counted in
-/// `medserve_store_failures_total`).
-const EMERGENCY_STORE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long a non-streamed emergency answer waits for its report and training record: not
+/// at all. Records already stored are reported; otherwise the answer says `pending`, goes
+/// out, and the records follow (a failure is counted in `medserve_store_failures_total`).
+const EMERGENCY_STORE_WAIT: std::time::Duration = std::time::Duration::ZERO;
 
 /// The JSON writer: folds the events into one `chat.completion`.
 pub(super) async fn json(
@@ -270,8 +271,8 @@ pub(super) async fn json(
             }
         }
     };
-    // An emergency answer does not wait on the store for long; any other answer reports
-    // its stored records.
+    // An emergency answer does not wait on the store; any other answer reports its stored
+    // records.
     let wait = if meta.red_flag.is_some() {
         EMERGENCY_STORE_WAIT
     } else {
