@@ -20,4 +20,5 @@ pub mod phi;
 pub mod policy;
 pub mod red_flags;
 pub mod red_flags_eval;
+pub mod tables;
 pub mod vitals;
