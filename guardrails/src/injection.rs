@@ -20,6 +20,7 @@
 
 use std::sync::LazyLock;
 
+use crate::tables::Tables;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
@@ -436,28 +437,16 @@ fn join_spaced_letters(items: &mut [Item]) {
 // ---------------------------------------------------------------------------------------
 // Patterns (run on the skeleton, which is lower-case; `@NAME@` is replaced by a fragment).
 
-const FRAGMENTS: &[(&str, &str)] = &[
-    (
-        "IGNORE",
-        r#"(?:ignor(?:e|ing)|disregard(?:ing)?|forget(?:ting)?|overrid(?:e|ing)|bypass(?:ing)?|skip(?:ping)?|abandon(?:ing)?|discard(?:ing)?|drop(?:ping)?|neglect|do\s*not\s*follow|don't\s*follow|stop\s*following|throw\s*out|scrap)"#,
-    ),
-    (
-        "STRONG",
-        r#"(?:all|any|every|each|your|previous|prior|above|earlier|preceding|foregoing|initial|original|existing|system|developer|safety|hidden|default)"#,
-    ),
-    (
-        "WEAK",
-        r#"(?:of|the|your|these|those|previous|prior|above|earlier|preceding|initial|original|existing|current|system|developer|safety|given|stated|mentioned|default|other|old)"#,
-    ),
-    (
-        "RULES",
-        r#"(?:instructions?|prompts?|rules|directives?|guidelines|guidance|constraints|restrictions|programming|training|polic(?:y|ies)|commands?|orders|system\s*messages?|conditioning)"#,
-    ),
-    (
-        "LIMITS",
-        r#"(?:limits?|limitations|restrictions?|rules|filters?|guidelines|boundaries|constraints|polic(?:y|ies)|guardrails|considerations|codes?|censorship|morals|ethics)"#,
-    ),
-];
+/// The rule tables (`guardrails/rules/injection.rules`).
+static TABLES: LazyLock<Tables> = LazyLock::new(|| {
+    Tables::parse(
+        "guardrails/rules/injection.rules",
+        include_str!("../rules/injection.rules"),
+    )
+});
+
+static FRAGMENTS: LazyLock<Vec<(&'static str, &'static str)>> =
+    LazyLock::new(|| TABLES.pairs("fragments"));
 
 /// A check on the text after a match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -470,131 +459,26 @@ enum Guard {
     NotTask,
 }
 
-const RULES_SRC: &[(InjectionKind, Guard, &str)] = &[
-    // Ignore instructions.
-    (
-        InjectionKind::IgnoreInstructions,
-        Guard::NotCare,
-        r#"\b@IGNORE@\s*(?:(?:of|the|these|those)\s*)?@STRONG@\s*(?:@WEAK@\s*){0,4}@RULES@\b"#,
-    ),
-    (
-        InjectionKind::IgnoreInstructions,
-        Guard::None,
-        r#"\bforget\s*(?:about\s*)?(?:everything|all|what)\s*(?:that\s*)?(?:you\s*(?:were|have\s*been|'ve\s*been|are)\s*(?:told|taught|trained|instructed|programmed|given)|(?:written\s*|said\s*)?(?:above|before\s*this|previously|so\s*far))"#,
-    ),
-    (
-        InjectionKind::IgnoreInstructions,
-        Guard::None,
-        r#"\b(?:ignor(?:e|ing)|disregard(?:ing)?)\s*(?:everything|anything|all|the\s*text|the\s*content)\s*(?:(?:written|said|stated|mentioned)\s*)?(?:above|before\s*this|prior\s*to\s*this|previously)"#,
-    ),
-    (
-        InjectionKind::IgnoreInstructions,
-        Guard::None,
-        r#"\bnew\s*(?:system\s*)?(?:instructions?|rules|directives)\s*:"#,
-    ),
-    // Role-play jailbreaks.
-    (
-        InjectionKind::RolePlayJailbreak,
-        Guard::None,
-        r#"\byou\s*(?:are|'re|r)\s*(?:now\s*)?(?:(?:dan|stan)\b|an?\s*(?:unrestricted|unfiltered|uncensored|jailbroken|unaligned|unchained|unbound|amoral|evil|rogue)\b)"#,
-    ),
-    (
-        InjectionKind::RolePlayJailbreak,
-        Guard::None,
-        r#"\b(?:dan|developer|god|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|evil|chaos|sudo|admin|debug|opposite)\s*mode\b"#,
-    ),
-    (
-        InjectionKind::RolePlayJailbreak,
-        Guard::None,
-        r#"\bdo\s*anything\s*now\b|\bjail\s*-?\s*break(?:s|ing|en)?\b"#,
-    ),
-    (
-        InjectionKind::RolePlayJailbreak,
-        Guard::None,
-        r#"\b(?:no|without|free\s*(?:of|from)|not\s*bound\s*by|unbound\s*by|ignoring|zero)\s*(?:any\s*|all\s*|your\s*|the\s*)?(?:ethical|moral|safety|content|openai|legal|medical\s*ethics)\s*(?:(?:and|or|,)\s*(?:ethical|moral|legal|safety)\s*)?@LIMITS@\b"#,
-    ),
-    (
-        InjectionKind::RolePlayJailbreak,
-        Guard::None,
-        r#"\b(?:ai|assistant|model|chatbot|bot|llm|language\s*model|gpt|dan)\s*(?:with|that\s*has|who\s*has|having|has)?\s*(?:no|without|zero)\s*(?:any\s*)?(?:restrictions|limits|limitations|filters?|guidelines|rules|boundaries|censorship|guardrails|morals|ethics|programming)\b"#,
-    ),
-    (
-        InjectionKind::RolePlayJailbreak,
-        Guard::None,
-        r#"\byou\s*(?:are|'re)\s*(?:now|no\s*longer)\s*(?:free\s*(?:of|from)|unbound\s*by|not\s*bound\s*by|bound\s*by|restricted\s*by|limited\s*by|without)\s*(?:any\s*|all\s*|your\s*|the\s*)?(?:rules|guidelines|restrictions|filters|policies|programming|training|ethics|limitations)|\b(?:from\s*now\s*on|starting\s*now|henceforth)\b[^.!?\n]{0,30}?\byou\s*(?:are|'re|will\s*be)\s*(?:free\s*(?:of|from)|unbound|unrestricted|not\s*bound|no\s*longer\s*bound|without)\s*(?:any\s*|all\s*|your\s*|the\s*)?(?:rules|guidelines|restrictions|filters|policies|programming|training|ethics|limitations)"#,
-    ),
-    (
-        InjectionKind::RolePlayJailbreak,
-        Guard::None,
-        r#"\b(?:pretend|imagine|act|behave|role\s*-?\s*play|simulate)\s*(?:to\s*be|you\s*are|you're|that\s*you\s*are|as\s*if\s*you\s*(?:are|were)|as|like)\b[^.!?\n]{0,60}?\b(?:(?:with\s*no|without|free\s*(?:of|from)|not\s*bound\s*by)\s*(?:any\s*)?(?:ethical\s*|moral\s*)?(?:limits?|restrictions?|rules|ethics|filters?|guidelines|boundaries|censorship|morals|conscience|scruples)|(?:who|that)\s*(?:never\s*refuses?|ignores?\s*(?:all\s*)?(?:rules|ethics|guidelines)))"#,
-    ),
-    // System prompt exfiltration.
-    (
-        InjectionKind::SystemPromptExfiltration,
-        Guard::None,
-        r#"\b(?:reveal|print|show|display|output|repeat|tell|give|share|dump|leak|expose|recite|copy|paste|write|spell|list|read|what)\b[^.!?\n]{0,40}?\b(?:(?:system|developer|hidden|secret|internal)\s*(?:prompts?|messages?|instructions?)|(?:initial|original|pre)\s*-?\s*prompts?)\b"#,
-    ),
-    (
-        InjectionKind::SystemPromptExfiltration,
-        Guard::NotTask,
-        r#"\b(?:reveal|print|show|display|output|repeat|dump|leak|expose|recite|copy|paste|echo|spell\s*out|write\s*out|tell\s*me|give\s*me|share)\s*(?:me\s*)?(?:all\s*(?:of\s*)?)?your\s*(?:full\s*|exact\s*|entire\s*|complete\s*|original\s*|initial\s*|hidden\s*|secret\s*)?(?:instructions|prompt|rules|guidelines|configuration|directives|programming)\b"#,
-    ),
-    (
-        InjectionKind::SystemPromptExfiltration,
-        Guard::None,
-        r#"\b(?:repeat|print|output|show|display|echo|recite|copy|reproduce|write\s*out|return)\s*(?:back\s*)?(?:all\s*(?:of\s*)?)?(?:the\s*)?(?:words|text|everything|content|lines|tokens|sentences)\s*(?:written\s*|that\s*(?:appear|appears|is|are|were|came)\s*)?(?:above|before\s*(?:this|that|my)|preceding|prior\s*to)"#,
-    ),
-    (
-        InjectionKind::SystemPromptExfiltration,
-        Guard::None,
-        r#"\bwhat\s*(?:is|are|was|were)\s*your\s*(?:initial\s*|original\s*|exact\s*|hidden\s*|secret\s*|first\s*)?(?:instructions|rules|guidelines|directives|prompt|programming)\s*(?:\?|$)"#,
-    ),
-    // Data exfiltration.
-    (
-        InjectionKind::DataExfiltration,
-        Guard::None,
-        r#"\b(?:send|post|forward|upload|transmit|e-?mail|exfiltrate|leak|submit|relay|deliver|pipe|export)\b[^.!?\n]{0,60}?\b(?:conversation|chat|history|messages?|transcript|context|data|records?|information|info|details|credentials|passwords?|api\s*keys?|tokens?|secrets?|everything|prompt|summary|answers?|responses?|notes|name|address|dob|date\s*of\s*birth|nhs\s*number|ssn)\b[^.!?\n]{0,60}?\b(?:to|at|via|into|using)\s*\S{0,20}?(?:https?://|www\.|ftp://|[a-z0-9._%+-]+@[a-z0-9-]+\.[a-z]|webhook)"#,
-    ),
-    (
-        InjectionKind::DataExfiltration,
-        Guard::None,
-        r#"!\[[^\]]*\]\(\s*https?://[^)\s]*[?&][a-z0-9_]+="#,
-    ),
-    (
-        InjectionKind::DataExfiltration,
-        Guard::None,
-        r#"https?://[^\s]*[?&=/](?:\{\{?|<|\[|%7b)\s*(?:conversation|chat|history|user|data|messages?|prompt|context|input|query|secret|password|token|email|name)"#,
-    ),
-    // Policy override.
-    (
-        InjectionKind::PolicyOverride,
-        Guard::None,
-        r#"\b(?:your|openai'?s?|anthropic'?s?|the\s*(?:safety|content|ethical|usage|ai|assistant|model)|all\s*(?:safety|content|ethical))\s*(?:safety\s*|content\s*|ethical\s*)?(?:rules|guidelines|policies|policy|restrictions|filters?|guardrails|safeguards|limitations)\s*(?:no\s*longer\s*apply|don't\s*apply|do\s*not\s*apply|does\s*not\s*apply|doesn't\s*apply|are\s*(?:now\s*)?(?:disabled|suspended|lifted|void|off|removed|deactivated|overridden|waived)|have\s*been\s*(?:disabled|suspended|lifted|removed|deactivated|overridden|waived|updated|changed))\b"#,
-    ),
-    (
-        InjectionKind::PolicyOverride,
-        Guard::None,
-        r#"\b(?:disable|turn\s*off|deactivate|remove|bypass|override|switch\s*off|lift|suspend|circumvent|drop|ignore)\s*(?:all\s*)?(?:of\s*)?(?:your|the\s*(?:ai|model|assistant|safety|content))\s*(?:safety\s*|content\s*|ethical\s*|moral\s*)?(?:filters?|guardrails|restrictions|safeguards|safety|censorship|checks|limitations|alignment)\b"#,
-    ),
-    (
-        InjectionKind::PolicyOverride,
-        Guard::None,
-        r#"\bi\s*(?:am|'m)\s*(?:your\s*(?:developer|creator|administrator|admin|owner|programmer|operator|maker|trainer)|the\s*(?:developer|creator|programmer)\s*of\s*(?:this|the|you)|an?\s*(?:openai|anthropic|google|meta)\s*(?:employee|engineer|researcher|developer))\b"#,
-    ),
-    (
-        InjectionKind::PolicyOverride,
-        Guard::None,
-        r#"\b(?:admin(?:istrator)?|developer|sudo|root|override|maintenance|debug)\s*(?:mode|access|override|command|code|privileges)\s*(?:enabled|activated|granted|on|:)"#,
-    ),
-    (
-        InjectionKind::PolicyOverride,
-        Guard::None,
-        r#"\byou\s*(?:must|will|shall|have\s*to|are\s*required\s*to)\s*(?:now\s*)?(?:answer|comply\s*with|respond\s*to|obey|fulfil|fulfill)\s*(?:every|all|any)\s*(?:requests?|questions?|prompts?|commands?|instructions?)\s*(?:without|regardless|no\s*matter)|\byou\s*(?:can|may|are\s*(?:allowed|permitted|authori[sz]ed)\s*to)\s*(?:now\s*)?(?:say|do|answer|write|generate)\s*anything\b|\b(?:never|do\s*not|don't)\s*refuse\s*(?:any|a|my)?\s*(?:requests?|questions?|prompts?)"#,
-    ),
-];
+static RULES_SRC: LazyLock<Vec<(InjectionKind, Guard, &'static str)>> = LazyLock::new(|| {
+    TABLES
+        .rows::<3>("rules")
+        .into_iter()
+        .map(|[kind, guard, pattern]| {
+            let guard = match guard {
+                "none" => Guard::None,
+                "not_care" => Guard::NotCare,
+                "not_task" => Guard::NotTask,
+                other => {
+                    panic!("guardrails/rules/injection.rules: @rules: unknown guard {other:?}")
+                }
+            };
+            (TABLES.named("rules", kind), guard, pattern)
+        })
+        .collect()
+});
 
 fn compile(pattern: &str) -> Regex {
-    crate::pattern::compile(pattern, FRAGMENTS)
+    crate::pattern::compile(pattern, &FRAGMENTS)
 }
 
 struct Rule {
@@ -615,19 +499,24 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
 });
 
 /// After "ignore all the instructions": the instructions belong to a clinician or a label.
-static FOLLOWED_BY_CARE: LazyLock<Regex> = LazyLock::new(|| {
-    compile(
-        r#"^[\s,]*(?:(?:from|of|by|on|in|that|which|my|your|the|a|an|given|written|printed|provided|you\s+got|i\s+got|i\s+was\s+given)\s+){0,4}(?:doctor|gp|nurse|pharmacist|physician|dentist|surgeon|midwife|therapist|physio\w*|consultant|specialist|label|leaflet|packet|package|box|bottle|prescription|discharge|hospital|clinic|medicine|medication|inhaler|device|manufacturer)"#,
-    )
-});
+static FOLLOWED_BY_CARE: LazyLock<Regex> =
+    LazyLock::new(|| compile(TABLES.one("followed_by_care")));
 
 /// After "show me your instructions": a task ("for using an inhaler").
 static FOLLOWED_BY_TASK: LazyLock<Regex> =
-    LazyLock::new(|| compile(r#"^\s*(?:for|on|about|regarding|to|when|if|after|before|how)\b"#));
+    LazyLock::new(|| compile(TABLES.one("followed_by_task")));
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_rule_table_loads_and_compiles() {
+        // `guardrails/rules/injection.rules`: a malformed line or pattern panics here.
+        LazyLock::force(&RULES);
+        LazyLock::force(&FOLLOWED_BY_CARE);
+        LazyLock::force(&FOLLOWED_BY_TASK);
+    }
 
     fn kinds(text: &str) -> Vec<InjectionKind> {
         detect_injection(text).into_iter().map(|f| f.kind).collect()

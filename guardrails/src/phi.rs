@@ -292,6 +292,13 @@ enum Check {
     ShortDate,
     /// An age not followed by a unit such as "kg".
     BareAge,
+    /// A token of letters and digits with at least four digits (national ids, insurance and
+    /// record numbers of any country: `131052-308T`, `A123456780`, `S8812345D`) that is not a
+    /// number with a unit (`1000mg`, `1990s`; `@unit_suffixes`).
+    MixedId,
+    /// Two capital letters that are not a unit or common abbreviation (`@not_postcode_letters`):
+    /// Dutch-style postcodes (`3511 AZ`).
+    PostcodeLetters,
 }
 
 impl Check {
@@ -325,6 +332,8 @@ impl Check {
             "vin" => Check::Vin,
             "short_date" => Check::ShortDate,
             "bare_age" => Check::BareAge,
+            "mixed_id" => Check::MixedId,
+            "postcode_letters" => Check::PostcodeLetters,
             other => panic!("guardrails/rules/phi.rules: unknown check {other:?}"),
         }
     }
@@ -368,6 +377,11 @@ static US_STATES: LazyLock<Vec<&'static str>> = LazyLock::new(|| TABLES.list("us
 /// Place words that Safe Harbor allows to stay (states, countries, regions) or that are
 /// not places at all.
 static PLACE_STOP: LazyLock<Vec<&'static str>> = LazyLock::new(|| TABLES.list("place_stop"));
+/// Letters after a number that make it a quantity, not an identifier (`@unit_suffixes`).
+static UNIT_SUFFIXES: LazyLock<Vec<&'static str>> = LazyLock::new(|| TABLES.list("unit_suffixes"));
+/// Capital pairs after four digits that are not a postcode (`@not_postcode_letters`).
+static NOT_POSTCODE_LETTERS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| TABLES.list("not_postcode_letters"));
 
 fn compile(src: &str) -> Regex {
     match Regex::new(src) {
@@ -422,6 +436,21 @@ fn trim_value(text: &str, start: usize, mut end: usize) -> (usize, usize) {
         }
     }
     (start, end)
+}
+
+/// See [`Check::MixedId`].
+fn mixed_id_ok(value: &str) -> bool {
+    if digit_count(value) < 4 || !value.chars().any(|c| c.is_ascii_alphabetic()) {
+        return false;
+    }
+    // A number followed only by letters: a unit or an ordinal unless the letters are one
+    // capital check letter (`1234567T`, `S8812345D` starts with a letter and passes).
+    let tail = value.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ',');
+    if !tail.is_empty() && tail.chars().all(|c| c.is_ascii_alphabetic()) {
+        let lower = tail.to_ascii_lowercase();
+        return !UNIT_SUFFIXES.contains(&lower.as_str());
+    }
+    true
 }
 
 fn digit_count(value: &str) -> usize {
@@ -575,6 +604,11 @@ fn validate(
     let first = words.first().copied().unwrap_or("");
     let ok = match rule.check {
         Check::Plain => true,
+        Check::MixedId => mixed_id_ok(value),
+        Check::PostcodeLetters => {
+            let letters: String = value.chars().filter(|c| c.is_ascii_alphabetic()).collect();
+            !NOT_POSTCODE_LETTERS.contains(&letters.as_str())
+        }
         Check::Ssn => ssn_ok(value),
         Check::Luhn => {
             let d = digits_of(value);

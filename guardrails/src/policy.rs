@@ -31,6 +31,7 @@
 
 use std::sync::LazyLock;
 
+use crate::tables::Tables;
 use regex::{Captures, Regex};
 use serde::{Deserialize, Serialize};
 
@@ -575,37 +576,16 @@ fn tail_chars(s: &str, n: usize) -> &str {
 // Patterns. Every pattern is compiled case-insensitively; `@NAME@` is replaced by the
 // fragment of that name first.
 
-const FRAGMENTS: &[(&str, &str)] = &[
-    ("W", r#"[a-z0-9'’-]+"#),
-    (
-        "MED",
-        r#"(?:medications?|medicines?|meds|pills?|tablets?|capsules?|drugs?|doses?|dosage|prescriptions?|treatment|inhalers?|insulin|antibiotics?|antidepressants?|steroids?|statins?|blood\s+thinners?|anticoagulants?|painkillers?|injections?|contraceptives?|the\s+pill|chemo(?:therapy)?)"#,
-    ),
-    (
-        "DRUG",
-        r#"(?:[a-z]+(?:pril|sartan|olol|statin|mycin|cillin|floxacin|cycline|prazole|oxetine|triptan|gliptin|formin|parin|xaban|gatran|lukast|zepam|zolam|profen)|paracetamol|acetaminophen|ibuprofen|aspirin|naproxen|codeine|morphine|tramadol|warfarin|levothyroxine|lithium|prednisolone|prednisone|sertraline|citalopram|amoxicillin|hrt)"#,
-    ),
-    (
-        "COND",
-        r#"(?:[a-z]+(?:itis|osis|emia|aemia|omas?|pathy|algia|plegia|penia|uria|rrhea|rrhoea|iasis|ism)|infections?|diseases?|disorders?|syndromes?|cancers?|tumou?rs?|diabetes|flu|influenza|a\s+cold|the\s+cold|common\s+cold|covid(?:-19)?|coronavirus|pneumonia|asthma|migraines?|depression|anxiety|adhd|autism|dementia|alzheimer['’]?s|parkinson['’]?s|hypertension|high\s+blood\s+pressure|strep(?:\s+throat)?|utis?|gout|shingles|sepsis|eczema|acne|reflux|gerd|ibs|heart\s+attack|stroke|blood\s+clot|dvt|hiv|stds?|stis?|chlamydia|herpes|lupus|multiple\s+sclerosis|copd|angina|hernia|ulcers?|kidney\s+stones?|gallstones|sciatica|vertigo|tinnitus|insomnia|concussion|fracture|broken\s+[a-z]+|sprain|(?:pulled|strained|torn)\s+[a-z]+|allerg(?:y|ies)|measles|mumps|chickenpox|mono|glandular\s+fever|psoriasis|epilepsy|malaria|tuberculosis|tb|hepatitis|cirrhosis|allergic\s+reactions?|panic\s+attacks?|food\s+poisoning|hay\s+fever|dehydration|heat\s+exhaustion|heatstroke|sunburn|chest\s+infection|a\s+virus|an\s+sti)"#,
-    ),
-    (
-        "CARE",
-        r#"(?:doctors?|gps?|physicians?|clinicians?|nurses?|specialists?|dentists?|hospitals?|a&e|a\s*&\s*e|the\s+er|emergency(?:\s+(?:room|department|services))?|urgent\s+care|clinics?|medical\s+(?:help|attention|care|advice)|ambulance|paramedics?|999|911|112|111|health\s*care\s+(?:providers?|professionals?)|professional\s+help|appointment|check-?up|be\s+seen|get\s+(?:it\s+)?checked|checked(?:\s+out)?)"#,
-    ),
-    (
-        "AMOUNT",
-        r#"(?:\b\d+(?:[.,]\d+)?(?:\s*(?:-|–|to|or)\s*\d+(?:[.,]\d+)?)?\s*(?:mg|milligrams?|mcg|µg|micrograms?|g|grams?|ml|mls|millilit(?:er|re)s?|cc|units?|iu|tablets?|tabs?|capsules?|caps|pills?|drops?|puffs?|sprays?|teaspoons?|tsp|tablespoons?|tbsp|sachets?|lozenges?|doses?|suppositor(?:y|ies)|patch(?:es)?)\b|(?:\b(?:one|two|three|four|five|six|seven|eight|ten|half\s+a|a\s+half|an?)|½|1/2)(?:\s*(?:-|–|to|or)\s*(?:one|two|three|four|five|six|eight|ten))?\s+(?:tablets?|tabs|capsules?|pills?|drops?|puffs?|sprays?|teaspoons?|tablespoons?|sachets?|lozenges?|suppositor(?:y|ies)|patch(?:es)?|doses?|(?:tea)?spoonfuls?)\b)"#,
-    ),
-    (
-        "FREQ",
-        r#"(?:\b(?:once|twice|thrice|(?:one|two|three|four|five|six|\d+)\s+times?)\s+(?:a|per|each|every)\s+(?:day|night|week|hour)\b|\b(?:once|twice|thrice)\s+(?:daily|weekly|nightly)\b|\bevery\s+(?:\d+(?:\s*(?:-|–|to)\s*\d+)?|one|two|three|four|five|six|eight|twelve|other)\s*(?:hours?|hrs?|h|days?)\b|\b(?:bd|bid|tds|tid|qds|qid|prn|q\d+h)\b|\b\d+\s*(?:x|times)\s*(?:a\s+|per\s+)?(?:day|daily)\b|\b(?:in|per|over|within)\s+(?:24|twenty-four)\s*(?:hours?|hrs?|h)\b)"#,
-    ),
-    (
-        "DVERB",
-        r#"(?:\b(?:take|takes|taking|give|gives|giving|use|using|apply|applying|inhale|inject|injecting|administer|administering|swallow|chew|insert|dissolve|spray|dose\s+of|starting\s+dose|usual\s+dose|recommended\s+dose|maximum|max|up\s+to|no\s+more\s+than|not\s+more\s+than|exceed)\b)"#,
-    ),
-];
+/// The rule tables (`guardrails/rules/policy.rules`).
+static TABLES: LazyLock<Tables> = LazyLock::new(|| {
+    Tables::parse(
+        "guardrails/rules/policy.rules",
+        include_str!("../rules/policy.rules"),
+    )
+});
+
+static FRAGMENTS: LazyLock<Vec<(&'static str, &'static str)>> =
+    LazyLock::new(|| TABLES.pairs("fragments"));
 
 /// How strictly a rule's match is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -617,146 +597,23 @@ enum Check {
     Hedged,
 }
 
-const RULES: &[(PolicyClass, Check, &str)] = &[
-    // Definitive diagnosis.
-    (
-        PolicyClass::DefinitiveDiagnosis,
-        Check::Hedged,
-        r#"\byou(?P<int>\s+(?:definitely|clearly|certainly|obviously|surely|undoubtedly|most\s+certainly))?(?:\s+have(?:\s+got)?|['’]ve(?:\s+got)?|\s+got)\s+(?P<x>(?:an?\s+|the\s+|some\s+)?(?:@W@\s+){0,3}?@COND@)\b"#,
-    ),
-    (
-        PolicyClass::DefinitiveDiagnosis,
-        Check::Hedged,
-        r#"\b(?:this|that|it)(?:\s+is|['’]s)\s+(?P<int>definitely|clearly|certainly|obviously|surely|undoubtedly|almost\s+certainly|without\s+(?:a\s+)?doubt|100%|for\s+sure)\s+(?P<x>(?:an?\s+|the\s+)?(?:@W@\s+){0,3}?@COND@)\b"#,
-    ),
-    (
-        PolicyClass::DefinitiveDiagnosis,
-        Check::Hedged,
-        r#"\byou(?:\s+are|['’]re)\s+(?P<int>(?:definitely|clearly|certainly|obviously)\s+)?suffering\s+from\s+(?P<x>[^,.;:!?\n]{1,60})"#,
-    ),
-    (
-        PolicyClass::DefinitiveDiagnosis,
-        Check::Hedged,
-        r#"\byou(?:\s+are|['’]re)\s+(?P<int>(?:definitely|clearly|certainly|obviously)\s+)?(?:having|experiencing)\s+(?P<x>(?:an?\s+|the\s+)?(?:@W@\s+){0,2}?@COND@)\b"#,
-    ),
-    (
-        PolicyClass::DefinitiveDiagnosis,
-        Check::Hedged,
-        r#"\byou(?:\s+are|['’]re)\s+(?:now\s+)?diagnosed\s+with\s+(?P<x>[^,.;:!?\n]{1,60})"#,
-    ),
-    (
-        PolicyClass::DefinitiveDiagnosis,
-        Check::Hedged,
-        r#"\b(?:i\s+(?:can\s+)?diagnose\s+you|my\s+diagnosis\s+is|(?:this|that|it)\s+is\s+my\s+diagnosis)\b"#,
-    ),
-    // Dosing instruction: amount with a verb or frequency, or a frequency with a verb.
-    (
-        PolicyClass::DosingInstruction,
-        Check::Strict,
-        r#"@DVERB@[^\n]{0,60}?@AMOUNT@|@AMOUNT@[^\n]{0,60}?(?:@DVERB@|@FREQ@)|@FREQ@[^\n]{0,60}?(?:@DVERB@|@AMOUNT@)|@DVERB@[^\n]{0,60}?@FREQ@"#,
-    ),
-    // Medication change.
-    (
-        PolicyClass::MedicationChange,
-        Check::Strict,
-        r#"\b(?:stop|stopping|quit|quitting|discontinue|discontinuing|cease|halt|come\s+off|coming\s+off|get\s+off|go\s+off|taper\s+off|wean\s+(?:yourself\s+)?off|skip|skipping|miss|abandon)\s+(?:taking\s+|using\s+)?(?:all\s+)?(?:of\s+)?(?:your|the|this|that|these|those|any|his|her|their)\s+(?:@W@\s+){0,3}?(?:@MED@|@DRUG@)\b"#,
-    ),
-    (
-        PolicyClass::MedicationChange,
-        Check::Strict,
-        r#"\b(?:stop|start|begin|quit|discontinue|restart|resume)\s+taking\s+@W@"#,
-    ),
-    (
-        PolicyClass::MedicationChange,
-        Check::Strict,
-        r#"\b(?:start|begin|restart|resume|try|go)\s+(?:on\s+|using\s+)(?:an?\s+|some\s+|the\s+|your\s+)?(?:@W@\s+){0,2}?(?:@MED@|@DRUG@)\b"#,
-    ),
-    (
-        PolicyClass::MedicationChange,
-        Check::Strict,
-        r#"\b(?:start|begin|restart|resume)\s+(?:(?:an?|some|the|your|a\s+course\s+of)\s+(?:@W@\s+){0,2}?)?(?:@MED@|@DRUG@)\b"#,
-    ),
-    (
-        PolicyClass::MedicationChange,
-        Check::Strict,
-        r#"\byou\s+(?:should|must|need\s+to|have\s+to|ought\s+to)\s+(?:now\s+)?(?:start|stop|switch|increase|decrease|reduce|double|halve|change|come\s+off)\s+(?:taking\s+|using\s+|on\s+|to\s+)?(?:an?\s+|the\s+|your\s+|some\s+)?(?:@W@\s+){0,2}?(?:@MED@|@DRUG@)\b"#,
-    ),
-    (
-        PolicyClass::MedicationChange,
-        Check::Strict,
-        r#"\b(?:increase|increasing|decrease|decreasing|reduce|reducing|lower|lowering|raise|raising|double|doubling|triple|halve|halving|up|cut|cutting|adjust|adjusting|change|changing|alter|split|crush)\s+(?:your|the|this|that|his|her|their)\s+(?:@W@\s+){0,2}?(?:dose|doses|dosage|medications?|medicines?|meds|insulin|tablets?|pills?)\b"#,
-    ),
-    (
-        PolicyClass::MedicationChange,
-        Check::Strict,
-        r#"\bswitch(?:ing)?\s+(?:from\s+(?:@W@\s+){1,3}?)?to\s+(?:an?\s+|the\s+)?(?:@W@\s+){0,2}?(?:@MED@|@DRUG@)\b|\bswitch(?:ing)?\s+(?:your|the)\s+(?:@W@\s+){0,2}?@MED@\b|\b(?:replace|swap)\s+(?:your|the)\s+(?:@W@\s+){0,2}?(?:@MED@|@DRUG@)\s+(?:with|for)\b"#,
-    ),
-    (
-        PolicyClass::MedicationChange,
-        Check::Strict,
-        r#"\b(?:take|have)\s+(?:an?\s+)?(?:extra|double|additional|second)\s+(?:dose|tablet|pill|capsule|puff)s?\b"#,
-    ),
-    // Discouraging care.
-    (
-        PolicyClass::DiscouragingCare,
-        Check::Strict,
-        r#"\bno\s+(?:need|reason)\s+(?:at\s+all\s+)?(?:to|for)\s+(?:@W@\s+){0,4}?@CARE@\b"#,
-    ),
-    (
-        PolicyClass::DiscouragingCare,
-        Check::Strict,
-        r#"\b(?:you\s+)?(?:do\s+not|don['’]?t|won['’]?t|will\s+not|shouldn['’]?t|should\s+not)\s+(?:really\s+|even\s+)?(?:need|have)\s+to\s+(?:@W@\s+){0,3}?@CARE@\b|\b(?:you\s+)?(?:do\s+not|don['’]?t)\s+(?:really\s+)?need\s+(?:an?\s+|the\s+|any\s+)?(?:@W@\s+){0,2}?@CARE@\b"#,
-    ),
-    (
-        PolicyClass::DiscouragingCare,
-        Check::Strict,
-        r#"\b(?:nothing|not\s+(?:anything|something))\s+to\s+worry\s+about\b|\bno\s+need\s+to\s+(?:worry|panic|be\s+(?:worried|concerned|alarmed))\b|\bno\s+cause\s+for\s+concern\b"#,
-    ),
-    (
-        PolicyClass::DiscouragingCare,
-        Check::Strict,
-        r#"\b(?:don['’]?t|do\s+not|no\s+need\s+to)\s+bother\s+(?:calling|phoning|ringing|going|seeing|visiting|booking|contacting|getting|with\s+(?:an?\s+|the\s+|your\s+)?(?:doctor|gp|hospital|appointment|a&e|er|test|check|nurse|clinic|emergency))\b"#,
-    ),
-    (
-        PolicyClass::DiscouragingCare,
-        Check::Strict,
-        r#"\b(?:waste|wasting)\s+(?:the\s+|a\s+|your\s+)?(?:doctor|gp|nurse|hospital|a&e|er|paramedic|ambulance)(?:['’]?s)?['’]?\s+time\b"#,
-    ),
-    (
-        PolicyClass::DiscouragingCare,
-        Check::Strict,
-        r#"\b(?:skip|cancel|ignore)\s+(?:your|the|that|this)\s+(?:@W@\s+)?(?:appointment|check-?up|follow-?up|screening|referral|scan|doctor['’]?s\s+advice|medical\s+advice)\b"#,
-    ),
-    // False certainty.
-    (
-        PolicyClass::FalseCertainty,
-        Check::Strict,
-        r#"\b(?:definitely|certainly|absolutely|surely|100%|100\s+percent)\s+(?:nothing\s+(?:serious|to\s+worry\s+about|dangerous|bad|wrong|harmful)|not\s+(?:serious|dangerous|harmful|cancer|anything\s+serious)|harmless|benign|fine|safe|okay|ok|risk-free)\b"#,
-    ),
-    (
-        PolicyClass::FalseCertainty,
-        Check::Strict,
-        r#"\b(?:completely|totally|perfectly|entirely|absolutely|100%|100\s+percent)\s+(?:safe|harmless|risk-free|sure|certain|guaranteed|effective)\b"#,
-    ),
-    (
-        PolicyClass::FalseCertainty,
-        Check::Strict,
-        r#"\b(?:guarantee|guarantees|guaranteed)\b"#,
-    ),
-    (
-        PolicyClass::FalseCertainty,
-        Check::Strict,
-        r#"\bthere(?:\s+is|['’]s)\s+(?:absolutely\s+)?no\s+(?:chance|risk|possibility|danger)\b|\bno\s+chance\s+(?:of|that)\b|\bzero\s+(?:risk|chance)\b|\brisk-free\b|\bcan(?:not|['’]t|\s+not)\s+possibly\s+be\b|\bnothing\s+(?:can|will|could)\s+go\s+wrong\b|\bwill\s+(?:definitely|certainly|surely|100%)\s+(?:work|cure|fix|help|go\s+away|clear\s+up|resolve|be\s+fine|be\s+ok(?:ay)?)\b|\bnever\s+fails\b|\b(?:always|guaranteed\s+to)\s+(?:works?|cures?)\b"#,
-    ),
-    (
-        PolicyClass::FalseCertainty,
-        Check::Hedged,
-        r#"\b(?:it|this|that)(?:\s+is|['’]s)\s+nothing\s+serious\b"#,
-    ),
-];
+static RULES: LazyLock<Vec<(PolicyClass, Check, &'static str)>> = LazyLock::new(|| {
+    TABLES
+        .rows::<3>("rules")
+        .into_iter()
+        .map(|[class, check, pattern]| {
+            let check = match check {
+                "strict" => Check::Strict,
+                "hedged" => Check::Hedged,
+                other => panic!("guardrails/rules/policy.rules: @rules: unknown check {other:?}"),
+            };
+            (TABLES.named("rules", class), check, pattern)
+        })
+        .collect()
+});
 
 fn compile(pattern: &str) -> Regex {
-    crate::pattern::compile(pattern, FRAGMENTS)
+    crate::pattern::compile(pattern, &FRAGMENTS)
 }
 
 struct Rule {
@@ -777,83 +634,39 @@ static COMPILED: LazyLock<Vec<Rule>> = LazyLock::new(|| {
 });
 
 /// Negation just before a match (same clause).
-static NEG: LazyLock<Regex> = LazyLock::new(|| {
-    compile(
-        r#"\b(?:not|never|no|nor|neither|nothing|nobody|without|cannot|dont|cant|wont|shouldnt|mustnt|doesnt|isnt)\b|n['’]t\b"#,
-    )
-});
+static NEG: LazyLock<Regex> = LazyLock::new(|| compile(TABLES.one("neg")));
 
 /// A refusal or meta statement just before a match ("I can't tell you to...").
-static META: LazyLock<Regex> = LazyLock::new(|| {
-    compile(
-        r#"\b(?:can['’]?t|cannot|can\s+not|unable\s+to|not\s+able\s+to|won['’]?t|will\s+not|not\s+in\s+a\s+position\s+to|shouldn['’]?t|should\s+not|don['’]?t|do\s+not)\s+(?:@W@\s+){0,2}?(?:tell|recommend|advise|suggest|give|prescribe|say|diagnose|confirm|promise)\b"#,
-    )
-});
+static META: LazyLock<Regex> = LazyLock::new(|| compile(TABLES.one("meta")));
 
 /// A condition, question or generalisation just before a hedged match.
-static COND_PRE: LazyLock<Regex> = LazyLock::new(|| {
-    compile(
-        r#"\b(?:if|whether|when|whenever|unless|in\s+case|once|until|after|before|while|since|as|because|given|now\s+that|do|does|did|who|which|people|those|anyone|someone|patients|whoever|usually|often|generally|typically|mostly|most|commonly|sometimes)\b|^\s*(?:[-*•+]|\d+[.)])\s*$"#,
-    )
-});
+static COND_PRE: LazyLock<Regex> = LazyLock::new(|| compile(TABLES.one("cond_pre")));
 
 /// Hedging anywhere in the sentence outside the match.
-static HEDGE: LazyLock<Regex> = LazyLock::new(|| {
-    compile(
-        r#"\b(?:may|might|could|possibly|possible|probably|probable|likely|unlikely|perhaps|maybe|suggests?|consistent\s+with|sounds?\s+like|seems?|appears?|looks?\s+like|can['’]?t\s+(?:say|tell|be\s+sure|diagnose|confirm)|cannot\s+(?:say|tell|be\s+sure|diagnose|confirm)|not\s+(?:sure|certain|a\s+diagnosis)|only\s+(?:a|an|your)\s+(?:@W@\s+)?(?:doctor|clinician|gp|physician|nurse|healthcare|health\s+care|professional|specialist)|(?:doctor|clinician|gp|physician|specialist|professional|test|scan|exam|examination)s?\s+(?:can|could|will|would|should|may|might|needs?\s+to|must)\s+(?:confirm|diagnose|examine|check|assess|say|tell|rule|find|show|determine)|to\s+(?:confirm|rule\s+out)|either|suspect|think|guess|wonder)\b"#,
-    )
-});
+static HEDGE: LazyLock<Regex> = LazyLock::new(|| compile(TABLES.one("hedge")));
 
 /// Urgent-care advice in the sentence: a diagnosis next to it is not rewritten.
-static URGENT: LazyLock<Regex> = LazyLock::new(|| {
-    compile(
-        r#"\b(?:call|dial|ring|phone)\s+(?:for\s+)?(?:an?\s+)?(?:ambulance|999|911|112|000|emergency|your\s+local\s+emergency)|\bemergency\s+(?:services|department|room|number|care)\b|\b(?:go|get)\s+to\s+(?:a&e|a\s*&\s*e|the\s+er|the\s+emergency|(?:the\s+)?(?:nearest\s+)?hospital)\b|\bseek\s+(?:urgent|emergency|immediate)\b"#,
-    )
-});
+static URGENT: LazyLock<Regex> = LazyLock::new(|| compile(TABLES.one("urgent")));
 
 /// Words in an extracted condition that show it is not a diagnosis ("you have had...",
 /// "you have a family history of...").
-static DIAG_STOP: LazyLock<Regex> = LazyLock::new(|| {
-    compile(
-        r#"\b(?:been|had|not|no|nothing|any|to|history|risk|risks|chance|chances|questions?|concerns?|symptoms?|signs?|family|higher|increased|lower|reduced|likely|possible|possibly|probably|may|might|right|options?|access|insurance|appointment|tests?|results?|heard|seen|read|experienced|mentioned|described|said|told|noticed)\b"#,
-    )
-});
+static DIAG_STOP: LazyLock<Regex> = LazyLock::new(|| compile(TABLES.one("diag_stop")));
 
 /// A word right after a condition showing it is part of something else ("flu shot").
-static DIAG_NEXT: LazyLock<Regex> = LazyLock::new(|| {
-    compile(
-        r#"^\s*(?:shots?|vaccines?|vaccinations?|jabs?|tests?|testing|screening|scans?|symptoms|signs|medicines?|medications?|treatments?|season|clinic|specialist|doctor|team|risk|like|-like|sore|nurse|ward|unit|prevention|awareness|history|cases?|patients?)\b"#,
-    )
-});
+static DIAG_NEXT: LazyLock<Regex> = LazyLock::new(|| compile(TABLES.one("diag_next")));
 
 /// Emergency first aid whose doses come from guidance and are not rewritten: reliever
 /// inhalers, adrenaline auto-injectors, GTN, naloxone.
-static DOSE_EMERGENCY: LazyLock<Regex> = LazyLock::new(|| {
-    compile(
-        r#"\b(?:reliever|auto-?injectors?|adrenaline|epinephrine|epi-?pens?|gtn|glyceryl\s+trinitrate|naloxone|asthma\s+attack)\b"#,
-    )
-});
+static DOSE_EMERGENCY: LazyLock<Regex> = LazyLock::new(|| compile(TABLES.one("dose_emergency")));
 
 /// Food given for a low blood sugar: not a medicine dose.
-static DOSE_FOOD: LazyLock<Regex> = LazyLock::new(|| {
-    compile(
-        r#"\b(?:sugar|sugary|glucose\s+(?:tablets?|gel|drink)|dextrose|juice|sweets|jelly\s+beans)\b"#,
-    )
-});
+static DOSE_FOOD: LazyLock<Regex> = LazyLock::new(|| compile(TABLES.one("dose_food")));
 
 /// Deferral to a clinician before a medication change ("ask your doctor whether to stop").
-static DEFER: LazyLock<Regex> = LazyLock::new(|| {
-    compile(
-        r#"\b(?:whether|before|ask(?:ing)?|talk(?:ing)?\s+(?:to|with)|speak(?:ing)?\s+(?:to|with)|check(?:ing)?\s+with|consult(?:ing)?|discuss(?:ing)?|if\s+(?:you\s+should|it\s+is\s+safe|it['’]s\s+safe|you\s+can|you\s+need)|when\s+to|how\s+to\s+safely)\b|\b(?:doctor|gp|clinician|prescriber|pharmacist|physician|nurse|specialist|consultant|provider|care\s+team|psychiatrist|cardiologist|team)s?\s+(?:@W@\s+)?(?:may|might|can|could|will|would|should|usually|often|sometimes|decides?|recommends?|advises?|suggests?|prescribes?|wants?)\b"#,
-    )
-});
+static DEFER: LazyLock<Regex> = LazyLock::new(|| compile(TABLES.one("defer")));
 
 /// Safety-netting or another care route next to reassurance.
-static SAFETY: LazyLock<Regex> = LazyLock::new(|| {
-    compile(
-        r#"\b(?:if|unless|provided|as\s+long\s+as|so\s+long\s+as|however)\b|\bbut\s+(?:do\s+|please\s+)?(?:see|call|contact|seek|go|get|ring|phone|speak|talk|book)\b|\b(?:see|call|contact|ask|speak\s+(?:to|with)|talk\s+(?:to|with)|ring|phone|visit|consult|book\s+(?:in\s+)?with)\s+(?:your\s+|a\s+|the\s+|an\s+)?(?:local\s+)?(?:gp|doctor|pharmacist|pharmacy|nurse|111|nhs\s+111|urgent\s+care|walk-in|clinic|health\s*care\s+provider|midwife|dentist|optician|physician|clinician)\b|\b(?:pharmacist|gp|111|nurse|doctor|clinic)\s+can\s+(?:help|advise|see)\b"#,
-    )
-});
+static SAFETY: LazyLock<Regex> = LazyLock::new(|| compile(TABLES.one("safety")));
 
 /// A detected match: class, byte range and (for diagnoses) the condition named.
 #[derive(Debug, Clone)]
@@ -953,6 +766,23 @@ fn accepts(rule: &Rule, text: &str, start: usize, end: usize, caps: &Captures<'_
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_rule_table_loads_and_compiles() {
+        // `guardrails/rules/policy.rules`: a malformed line or pattern panics here.
+        LazyLock::force(&COMPILED);
+        LazyLock::force(&NEG);
+        LazyLock::force(&META);
+        LazyLock::force(&COND_PRE);
+        LazyLock::force(&HEDGE);
+        LazyLock::force(&URGENT);
+        LazyLock::force(&DIAG_STOP);
+        LazyLock::force(&DIAG_NEXT);
+        LazyLock::force(&DOSE_EMERGENCY);
+        LazyLock::force(&DOSE_FOOD);
+        LazyLock::force(&DEFER);
+        LazyLock::force(&SAFETY);
+    }
 
     fn classes(s: &str) -> Vec<PolicyClass> {
         classify_sentence(s)

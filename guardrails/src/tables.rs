@@ -86,6 +86,20 @@ impl Tables {
             .collect()
     }
 
+    /// The items of `section` as (first field, second field) pairs.
+    pub fn pairs(&self, section: &str) -> Vec<(&'static str, &'static str)> {
+        self.rows::<2>(section)
+            .into_iter()
+            .map(|[a, b]| (a, b))
+            .collect()
+    }
+
+    /// The value of a serde-named enum (`snake_case` names) written in `section`.
+    pub fn named<T: serde::de::DeserializeOwned>(&self, section: &str, name: &str) -> T {
+        serde_json::from_value(serde_json::Value::String(name.to_owned()))
+            .unwrap_or_else(|_| panic!("{}: @{section}: unknown name {name:?}", self.file))
+    }
+
     /// A map from every alias in the first field (space-separated) to the second field.
     pub fn aliases(&self, section: &str) -> HashMap<&'static str, &'static str> {
         let mut map = HashMap::new();

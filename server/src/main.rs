@@ -87,7 +87,8 @@ enum GuardrailsCommand {
         #[arg(long, default_value = medserve_guardrails::learned::DEFAULT_WEIGHTS)]
         out: PathBuf,
     },
-    /// Run the input stage on one message and print its decision and verdicts (JSON).
+    /// Run the input stage on one message and print its decision, verdicts and the message
+    /// as the store would keep it (`redacted`), as JSON.
     Check {
         /// The user message.
         text: String,
@@ -541,6 +542,9 @@ fn guardrails(cmd: GuardrailsCommand) -> anyhow::Result<()> {
                 .map(|l| l.score(&[&text]))
                 .transpose()
                 .map_err(|e| anyhow::anyhow!(e))?;
+            let tagger = medserve_guardrails::learned::phi_tagger().map(|t| t.as_ref());
+            let spans = medserve_guardrails::phi::detect_phi_with(&text, tagger);
+            let redacted = medserve_guardrails::phi::redact_spans(&text, &spans);
             let decision = match &report.decision {
                 medserve_guardrails::input::Decision::Proceed => "proceed",
                 medserve_guardrails::input::Decision::Emergency { .. } => "emergency",
@@ -551,6 +555,7 @@ fn guardrails(cmd: GuardrailsCommand) -> anyhow::Result<()> {
                 serde_json::to_string_pretty(&serde_json::json!({
                     "decision": decision,
                     "verdicts": report.verdicts,
+                    "redacted": redacted,
                     "learned": scores.and_then(|s| s.first().copied()).map(|s| serde_json::json!({
                         "emergency": s.emergency, "emergency_category": s.emergency_category.as_str(),
                         "harmful": s.harmful, "injection": s.injection,
