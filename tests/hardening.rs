@@ -464,3 +464,56 @@ fn an_emergency_answer_does_not_wait_on_a_locked_store() {
         emergency_report_id(&s.url(""), &nurse, &v, "locked-store").await;
     });
 }
+
+#[test]
+fn training_exports_run_one_at_a_time() {
+    let s = keyed();
+    let ml = key(&s, KeyRole::Ml, KeySettings::default());
+    let url = s.url("/v1/training/export");
+    // An export in progress holds the only export permit.
+    let running = s.state.exports().clone().try_acquire_owned().unwrap();
+    let (status, headers, v) = runtime().block_on(call(Method::GET, &url, Some(&ml), None));
+    assert_eq!(status, 429, "{v}");
+    assert_eq!(v["error"]["code"], "export_in_progress", "{v}");
+    assert!(headers.get("retry-after").is_some());
+    drop(running);
+    let (status, _, v) = runtime().block_on(call(Method::GET, &url, Some(&ml), None));
+    assert_eq!(status, 200, "{v}");
+}
+
+#[test]
+fn embedding_work_stops_when_the_client_leaves() {
+    let s = TestServer::start(engine(), real_settings(), Duration::from_secs(10));
+    s.state.set_retriever(corpus_retriever());
+    let long = "The patient reports a persistent dry cough, mild fever and tiredness \
+                for several days, with no shortness of breath. "
+        .repeat(12);
+    let inputs: Vec<String> = (0..512).map(|i| format!("{i}. {long}")).collect();
+    let body = json!({"model": "all-MiniLM-L6-v2", "input": inputs});
+    let url = s.url("/v1/embeddings");
+    runtime().block_on(async {
+        // A client that gives up after half a second.
+        let quick = reqwest::Client::builder()
+            .timeout(Duration::from_millis(500))
+            .build()
+            .unwrap();
+        let r = quick.post(&url).json(&body).send().await;
+        assert!(
+            r.is_err(),
+            "512 long inputs took under 0.5 s: the test needs more work"
+        );
+        // The batch in progress finishes; nothing after it runs.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let c0 = process_cpu_secs();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let used = process_cpu_secs() - c0;
+        assert!(
+            used < 0.3,
+            "embedding still running after the client left: {used:.2} CPU-s in 1 s"
+        );
+        // And its slot is free: a small request is served.
+        let (status, v) =
+            post_json(&url, &json!({"model": "all-MiniLM-L6-v2", "input": "hi"})).await;
+        assert_eq!(status, 200, "{v}");
+    });
+}

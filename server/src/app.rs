@@ -60,6 +60,7 @@ struct Inner {
     engine: OnceLock<Arc<dyn Engine>>,
     retriever: OnceLock<Arc<retrieval::Retriever>>,
     slots: Arc<Semaphore>,
+    exports: Arc<Semaphore>,
     draining: AtomicBool,
     settings: ServerSettings,
     metrics: metrics::Metrics,
@@ -77,6 +78,7 @@ impl AppState {
                 engine: OnceLock::new(),
                 retriever: OnceLock::new(),
                 slots: Arc::new(Semaphore::new(settings.max_inflight)),
+                exports: Arc::new(Semaphore::new(1)),
                 draining: AtomicBool::new(false),
                 settings,
                 metrics: metrics::Metrics::default(),
@@ -159,6 +161,13 @@ impl AppState {
     /// Admission semaphore (permits move into response streams).
     pub fn slots(&self) -> &Arc<Semaphore> {
         &self.inner.slots
+    }
+
+    /// One training export at a time: an export reads the whole training table on one of
+    /// the store's read connections, so concurrent exports could take all of them (and their
+    /// memory) from key lookups and the queue.
+    pub fn exports(&self) -> &Arc<Semaphore> {
+        &self.inner.exports
     }
 
     /// `system_fingerprint`: model file hash and build.

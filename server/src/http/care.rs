@@ -472,7 +472,18 @@ async fn export_inner(
         },
     };
     let actor = principal.actor.clone();
+    let permit =
+        state
+            .exports()
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ApiError::RateLimited {
+                message: "another training export is running; retry when it has finished".into(),
+                code: "export_in_progress",
+                retry_after: 5,
+            })?;
     let body = blocking(state, move |s| {
+        let _permit = permit;
         let mut buf = Vec::new();
         crate::store::export::export(s, format, min_quality, &actor, &mut buf)?;
         Ok(buf)

@@ -1,5 +1,8 @@
 //! `POST /v1/embeddings` in the OpenAI shape, on the retrieval embedder.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::Json;
 use base64::Engine as _;
@@ -15,6 +18,18 @@ pub const EMBEDDING_MODEL: &str = "all-MiniLM-L6-v2";
 
 /// Most inputs per request (OpenAI's limit).
 const MAX_INPUTS: usize = 2048;
+/// Inputs embedded between two checks of whether the client is still there.
+const BATCH: usize = 16;
+
+/// Set when the handler's future is dropped (the client left) before the work ended.
+#[derive(Default)]
+struct LeftGuard(Arc<AtomicBool>);
+
+impl Drop for LeftGuard {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
 
 /// The request body. Unknown fields are a 400.
 #[derive(Debug, Deserialize)]
@@ -112,20 +127,36 @@ pub async fn embeddings(
             "`input` must not be empty",
         ));
     }
-    let _permit = state
+    let permit = state
         .slots()
         .clone()
         .try_acquire_owned()
         .map_err(|_| ApiError::Overloaded)?;
     let embedder = retriever.embedder.clone();
-    let (vectors, tokens) = tokio::task::spawn_blocking(move || {
+    // The work runs in batches and stops at the next batch once the client has left (the
+    // handler's future is dropped with `left`); the slot is held until the work ends, so
+    // abandoned requests cannot pile up CPU work beyond the admission limit.
+    let left = LeftGuard::default();
+    let gone = left.0.clone();
+    let work = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
         let tokens: usize = embedder.count_tokens(&refs)?.iter().sum();
-        Ok::<_, medserve_rag::Error>((embedder.embed(&refs)?, tokens))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("embedding task: {e}")))?
-    .map_err(|e| ApiError::Internal(format!("embedding: {e}")))?;
+        let mut vectors = Vec::with_capacity(refs.len());
+        for batch in refs.chunks(BATCH) {
+            if gone.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            vectors.extend(embedder.embed(batch)?);
+        }
+        Ok::<_, medserve_rag::Error>(Some((vectors, tokens)))
+    });
+    let (vectors, tokens) = work
+        .await
+        .map_err(|e| ApiError::Internal(format!("embedding task: {e}")))?
+        .map_err(|e| ApiError::Internal(format!("embedding: {e}")))?
+        .ok_or_else(|| ApiError::Internal("embedding cancelled".into()))?;
+    drop(left);
 
     let data: Vec<Value> = vectors
         .iter()
