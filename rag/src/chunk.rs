@@ -79,6 +79,12 @@ pub struct Chunk {
     pub hash: String,
     /// [`Document::content_hash`] of the source document.
     pub doc_hash: String,
+    /// The source document's last clinical review (`YYYY-MM-DD`), when known.
+    #[serde(default)]
+    pub last_reviewed: Option<String>,
+    /// Who reviewed it, when known.
+    #[serde(default)]
+    pub reviewed_by: Option<String>,
 }
 
 impl Chunk {
@@ -209,6 +215,8 @@ impl Chunker {
                     tokens,
                     hash: sha256_hex(embed_text.as_bytes()),
                     doc_hash: doc_hash.clone(),
+                    last_reviewed: doc.last_reviewed.clone(),
+                    reviewed_by: doc.reviewed_by.clone(),
                 });
             }
         }

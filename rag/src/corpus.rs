@@ -101,6 +101,7 @@ pub fn parse_corpus_document(path: &Path, content: &str) -> Result<Document> {
         audience: fm.audience,
         sources: fm.sources,
         last_reviewed: fm.last_reviewed,
+        reviewed_by: fm.reviewed_by,
         sections,
     })
 }
@@ -112,6 +113,7 @@ struct FrontMatter {
     audience: Option<Audience>,
     sources: Vec<String>,
     last_reviewed: Option<String>,
+    reviewed_by: Option<String>,
 }
 
 /// Parses front-matter lines; `first_line` is the 1-based line number of `lines[0]`.
@@ -166,6 +168,7 @@ fn parse_front_matter(
             "title" => fm.title = Some(value),
             "audience" => fm.audience = Some(value.parse::<Audience>().map_err(|m| (line_no, m))?),
             "last_reviewed" => fm.last_reviewed = Some(value),
+            "reviewed_by" => fm.reviewed_by = Some(value),
             "sources" => return Err((line_no, "`sources` must be a block list".into())),
             _ => {} // unknown keys are ignored
         }

@@ -52,6 +52,8 @@ pub struct Document {
     pub sources: Vec<String>,
     /// Date of the last clinical review (`YYYY-MM-DD`), when known.
     pub last_reviewed: Option<String>,
+    /// Who did that review, when known.
+    pub reviewed_by: Option<String>,
     /// The body, in reading order.
     pub sections: Vec<Section>,
 }
@@ -90,6 +92,7 @@ mod tests {
             audience: Some(Audience::Patient),
             sources: vec![],
             last_reviewed: None,
+            reviewed_by: None,
             sections: vec![Section {
                 headings: vec!["H".into()],
                 text: "body".into(),

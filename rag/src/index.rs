@@ -65,6 +65,10 @@ pub struct Hit {
     /// The score this list is ordered by: RRF score (hybrid), cosine (dense) or BM25
     /// (lexical).
     pub fused_score: f32,
+    /// The source document's last clinical review (`YYYY-MM-DD`), when known.
+    pub last_reviewed: Option<String>,
+    /// Who reviewed it, when known.
+    pub reviewed_by: Option<String>,
 }
 
 /// Build phases reported to the progress callback.
@@ -558,6 +562,8 @@ impl Index {
             dense_score: dense.map(|d| d.1),
             lexical_rank: lexical.map(|l| l.0),
             lexical_score: lexical.map(|l| l.1),
+            last_reviewed: c.and_then(|c| c.last_reviewed.clone()),
+            reviewed_by: c.and_then(|c| c.reviewed_by.clone()),
             fused_score: fused,
         }
     }

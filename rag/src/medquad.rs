@@ -230,6 +230,7 @@ pub fn parse_medquad_xml(path: &Path, xml: &str) -> Result<Vec<QaPair>> {
                                         vec![source.clone()]
                                     },
                                     last_reviewed: None,
+                                    reviewed_by: None,
                                     sections: vec![Section {
                                         headings: if question.is_empty() {
                                             vec![]

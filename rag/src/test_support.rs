@@ -49,6 +49,7 @@ pub(crate) fn doc(id: &str, title: &str, sections: &[(&str, &str)]) -> Document 
         audience: None,
         sources: vec![],
         last_reviewed: None,
+        reviewed_by: None,
         sections: sections
             .iter()
             .map(|(h, t)| Section {

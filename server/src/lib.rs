@@ -16,6 +16,7 @@ pub mod care;
 pub mod chat;
 pub mod config;
 pub mod error;
+pub mod grounding;
 pub mod http;
 pub mod listener;
 pub mod metrics;

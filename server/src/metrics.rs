@@ -103,6 +103,11 @@ const FAMILIES: &[(&str, &str, &str)] = &[
         "Requests and connections turned away for capacity or rate limits, by reason.",
     ),
     (
+        "medserve_no_vetted_information_total",
+        "counter",
+        "Verbatim-grounded requests answered with the fixed no-vetted-information text.",
+    ),
+    (
         "medserve_store_failures_total",
         "counter",
         "Care records (reports, training records) that could not be stored, by record.",

@@ -1,5 +1,5 @@
 //! Grounded chat: retrieve guideline passages for a request, screen them as data, put them in
-//! the prompt as delimited reference material, and describe them as citations.
+//! the prompt as delimited reference material (citations: `crate::grounding`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -9,7 +9,6 @@ use medserve_guardrails::input::{screen_data, Verdict};
 use medserve_models::{ChatMessage, Role};
 use medserve_rag::{Embedder, Hit, Index, Mode};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use crate::error::ApiError;
 
@@ -196,26 +195,6 @@ pub fn with_references(messages: &[ChatMessage], hits: &[Hit]) -> Vec<ChatMessag
         ),
     }
     out
-}
-
-/// OpenAI `url_citation` annotations for the passages used. The small model does not mark
-/// which sentence uses which passage, so each citation spans the whole answer.
-pub fn annotations(hits: &[Hit], content: &str) -> Value {
-    let end = content.chars().count();
-    Value::Array(
-        hits.iter()
-            .map(|h| {
-                let title = if h.heading.is_empty() {
-                    h.title.clone()
-                } else {
-                    format!("{} > {}", h.title, h.heading.join(" > "))
-                };
-                json!({"type": "url_citation", "url_citation": {
-                    "url": h.url, "title": title, "start_index": 0, "end_index": end,
-                }})
-            })
-            .collect(),
-    )
 }
 
 /// Validated retrieval settings of a request: `None` when retrieval is off.

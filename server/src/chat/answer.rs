@@ -25,9 +25,9 @@ use super::turns::{Piece, PieceStream};
 use super::{record, Gathered, Meta, Permit};
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::grounding;
 use crate::metrics::TokenTimer;
 use crate::openai::{AssessmentFacts, LogprobsBody, MedserveFacts, UsageBody};
-use crate::retrieval;
 use crate::toolcall::ToolCall;
 
 /// What an answer produces, in order.
@@ -202,15 +202,20 @@ pub(super) fn produce(
         let Some((reason, usage)) = end else {
             return;
         };
-        // Citations cover the text sent (none for a blocked answer).
-        let annotations = if reason == "content_filter" {
-            json!([])
+        // Citations: each sentence of the text sent to the passage that supports it (none
+        // for a blocked answer).
+        let (annotations, report) = if reason == "content_filter" || meta.hits.is_empty() {
+            (json!([]), None)
         } else {
-            retrieval::annotations(&meta.hits, &sent)
+            let (a, r) = grounding::annotations(&meta.hits, &sent, meta.grounding);
+            (a, Some(r))
         };
         let verdicts = got.output_verdicts(guard.as_ref());
         let runs = std::mem::take(&mut got.tool_runs);
         let mut facts = meta.facts(ttft, verdicts, runs);
+        if report.is_some() {
+            facts.grounding_report = report;
+        }
         send(AnswerEvent::Finish {
             reason,
             usage,

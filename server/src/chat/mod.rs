@@ -27,6 +27,7 @@ use crate::auth::Principal;
 use crate::chat::budget::Budget;
 use crate::chat::output::OutputGuard;
 use crate::error::ApiError;
+use crate::grounding::{self, GroundingMode, GroundingReport};
 use crate::metrics::Metrics;
 use crate::openai::{ChatCompletionRequest, ChatJob, MedserveFacts, UsageBody};
 use crate::retrieval::{self, RetrievalFacts};
@@ -53,6 +54,10 @@ struct Meta {
     retrieval: Option<RetrievalFacts>,
     /// Passages in the prompt, cited as annotations.
     hits: Vec<Hit>,
+    /// Grounding mode of the request.
+    grounding: GroundingMode,
+    /// Set when verbatim mode found no relevant passage.
+    no_vetted: bool,
     /// Triage and consent for this exchange.
     care: CareCtx,
 }
@@ -79,6 +84,11 @@ impl Meta {
             audience: self.audience,
             guardrails,
             retrieval: self.retrieval.clone(),
+            grounding_report: self.no_vetted.then(|| GroundingReport {
+                mode: self.grounding,
+                no_vetted_information: true,
+                ..GroundingReport::default()
+            }),
             tool_runs,
             seed: self.seed,
             ttft_ms: ttft.map(|t| t.duration_since(self.started).as_millis() as u64),
@@ -300,9 +310,28 @@ pub async fn complete(
         verdicts: Vec::new(),
         retrieval: None,
         hits: Vec::new(),
+        grounding: job.grounding,
+        no_vetted: false,
         care,
     };
     let retrieval_plan = retrieval::plan(job.retrieval.as_ref(), state.retriever().is_some())?;
+    if job.grounding == GroundingMode::Verbatim {
+        let conflict = if retrieval_plan.is_none() {
+            Some("needs guideline retrieval (it is off for this request or no index is loaded)")
+        } else if tool_set.is_some() {
+            Some("cannot be combined with tools")
+        } else if job.response_format.schema().is_some() {
+            Some("cannot be combined with a structured `response_format`")
+        } else {
+            None
+        };
+        if let Some(why) = conflict {
+            return Err(ApiError::invalid(
+                "medserve.grounding",
+                format!("`medserve.grounding: \"verbatim\"` {why}"),
+            ));
+        }
+    }
 
     // The guardrails decide before any model runs: emergencies, injection, harmful requests.
     let latest_user = job
@@ -416,6 +445,40 @@ pub async fn complete(
         meta.retrieval = Some(g.facts);
         meta.hits = g.hits;
     }
+    // Verbatim: only passages relevant enough are answered from; with none, a fixed answer
+    // points to a clinician instead of a guess.
+    let mut verbatim_grammar = None;
+    if job.grounding == GroundingMode::Verbatim {
+        let best = meta
+            .hits
+            .iter()
+            .filter_map(|h| h.dense_score)
+            .fold(0.0f32, f32::max);
+        meta.hits = grounding::relevant(&meta.hits);
+        verbatim_grammar = grounding::verbatim_grammar(&grounding::candidates(&meta.hits));
+        if verbatim_grammar.is_none() {
+            if let Some(f) = meta.retrieval.as_mut() {
+                f.chunks.clear();
+            }
+            meta.hits.clear();
+            meta.no_vetted = true;
+            meta.verdicts.push(Verdict {
+                stage: medserve_guardrails::input::Stage::Retrieval,
+                class: "no_vetted_information".into(),
+                action: "fixed_answer".into(),
+                evidence: vec![format!("best passage similarity {best:.2}")],
+            });
+            state
+                .metrics()
+                .inc("medserve_no_vetted_information_total", vec![]);
+            drop(permit);
+            return fixed_answer(&state, meta, grounding::NO_VETTED_INFORMATION.into(), &job).await;
+        }
+        if let Some(f) = meta.retrieval.as_mut() {
+            let kept: Vec<String> = meta.hits.iter().map(|h| h.chunk_id.clone()).collect();
+            f.chunks.retain(|c| kept.contains(&c.id));
+        }
+    }
 
     let max_ctx = engine.info().max_context;
     let min_completion = job.sampling.max_tokens.unwrap_or(1).max(1);
@@ -463,7 +526,9 @@ pub async fn complete(
         budget,
         tools: tool_set,
         max_rounds: tool_req.max_rounds,
-        grammar: structured.map(Grammar::JsonSchema),
+        grammar: structured
+            .map(Grammar::JsonSchema)
+            .or(verbatim_grammar.map(Grammar::Lark)),
         retriever: state.retriever().cloned(),
         emergency_numbers: state.settings().emergency_numbers.clone(),
         guard: state.settings().guard.clone(),

@@ -192,6 +192,9 @@ pub struct MedserveOptions {
     pub vitals: Option<Vitals>,
     /// Guideline retrieval: `{"enabled", "top_k", "mode"}` (see [`RetrievalOptions`]).
     pub retrieval: Option<RetrievalOptions>,
+    /// `generative` (default: the model writes the answer from the passages) or
+    /// `verbatim` (the answer is only whole sentences of the vetted passages).
+    pub grounding: Option<crate::grounding::GroundingMode>,
     /// Built-in tools (`GET /v1/tools`) the server runs itself when the model calls them;
     /// results go back to the model and the client gets the final answer.
     pub tools: Option<Vec<String>>,
@@ -287,6 +290,8 @@ pub struct ChatJob {
     pub vitals: Option<Vitals>,
     /// Retrieval options as sent.
     pub retrieval: Option<RetrievalOptions>,
+    /// Grounding mode (default generative).
+    pub grounding: crate::grounding::GroundingMode,
     /// Tool settings as sent (the tool set is built by the handler, which knows the
     /// built-in catalogue).
     pub tools: ToolRequest,
@@ -810,6 +815,7 @@ impl ChatCompletionRequest {
             care,
             vitals: ms.vitals,
             retrieval: ms.retrieval,
+            grounding: ms.grounding.unwrap_or_default(),
             tools: ToolRequest {
                 client: client_tools,
                 builtin,
@@ -866,6 +872,10 @@ pub struct MedserveFacts {
     pub guardrails: Vec<Verdict>,
     /// The guideline passages put in the prompt (`null`: retrieval was off or did not run).
     pub retrieval: Option<RetrievalFacts>,
+    /// How the answer rests on the passages (`null` when no passage was used): mode,
+    /// sentences, supported sentences (each cited), the unsupported ones, and whether the
+    /// answer is the fixed "no vetted information" text.
+    pub grounding_report: Option<crate::grounding::GroundingReport>,
     /// Built-in tools the server ran for `medserve.tools`, in order: `{round, id, name,
     /// arguments, result, ok, duration_ms}`.
     pub tool_runs: Vec<crate::toolcall::ToolRun>,
