@@ -17,7 +17,7 @@
 
 use std::sync::LazyLock;
 
-use crate::tables::Tables;
+use crate::tables::{rules_file, Tables};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
@@ -205,12 +205,7 @@ fn sentences(text: &str) -> Vec<&str> {
 // Patterns (compiled case-insensitively; `@NAME@` is replaced by a fragment first).
 
 /// The rule tables (`guardrails/rules/harmful.rules`).
-static TABLES: LazyLock<Tables> = LazyLock::new(|| {
-    Tables::parse(
-        "guardrails/rules/harmful.rules",
-        include_str!("../rules/harmful.rules"),
-    )
-});
+static TABLES: LazyLock<Tables> = LazyLock::new(|| rules_file!("harmful"));
 
 static FRAGMENTS: LazyLock<Vec<(&'static str, &'static str)>> =
     LazyLock::new(|| TABLES.pairs("fragments"));

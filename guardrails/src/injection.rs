@@ -20,7 +20,7 @@
 
 use std::sync::LazyLock;
 
-use crate::tables::Tables;
+use crate::tables::{rules_file, Tables};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
@@ -438,12 +438,7 @@ fn join_spaced_letters(items: &mut [Item]) {
 // Patterns (run on the skeleton, which is lower-case; `@NAME@` is replaced by a fragment).
 
 /// The rule tables (`guardrails/rules/injection.rules`).
-static TABLES: LazyLock<Tables> = LazyLock::new(|| {
-    Tables::parse(
-        "guardrails/rules/injection.rules",
-        include_str!("../rules/injection.rules"),
-    )
-});
+static TABLES: LazyLock<Tables> = LazyLock::new(|| rules_file!("injection"));
 
 static FRAGMENTS: LazyLock<Vec<(&'static str, &'static str)>> =
     LazyLock::new(|| TABLES.pairs("fragments"));

@@ -16,7 +16,7 @@ use regex::{Captures, Regex};
 
 use crate::fold::fold;
 use crate::learned::tagger::Tagger;
-use crate::tables::Tables;
+use crate::tables::{rules_file, Tables};
 use serde::{Deserialize, Serialize};
 
 /// Kind of Safe Harbor identifier.
@@ -391,12 +391,7 @@ fn compile(src: &str) -> Regex {
 }
 
 /// The rule tables (`guardrails/rules/phi.rules`).
-static TABLES: LazyLock<Tables> = LazyLock::new(|| {
-    Tables::parse(
-        "guardrails/rules/phi.rules",
-        include_str!("../rules/phi.rules"),
-    )
-});
+static TABLES: LazyLock<Tables> = LazyLock::new(|| rules_file!("phi"));
 
 /// Identifier patterns (`@rule`): kind, check, regex.
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {

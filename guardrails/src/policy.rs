@@ -31,7 +31,7 @@
 
 use std::sync::LazyLock;
 
-use crate::tables::Tables;
+use crate::tables::{rules_file, Tables};
 use regex::{Captures, Regex};
 use serde::{Deserialize, Serialize};
 
@@ -577,12 +577,7 @@ fn tail_chars(s: &str, n: usize) -> &str {
 // fragment of that name first.
 
 /// The rule tables (`guardrails/rules/policy.rules`).
-static TABLES: LazyLock<Tables> = LazyLock::new(|| {
-    Tables::parse(
-        "guardrails/rules/policy.rules",
-        include_str!("../rules/policy.rules"),
-    )
-});
+static TABLES: LazyLock<Tables> = LazyLock::new(|| rules_file!("policy"));
 
 static FRAGMENTS: LazyLock<Vec<(&'static str, &'static str)>> =
     LazyLock::new(|| TABLES.pairs("fragments"));

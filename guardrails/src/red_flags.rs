@@ -29,7 +29,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::tables::Tables;
+use crate::tables::{rules_file, Tables};
 use serde::{Deserialize, Serialize};
 
 /// Emergency category raised by [`detect`].
@@ -488,12 +488,7 @@ fn compile(src: &str) -> Regex {
 }
 
 /// The rule tables (`guardrails/rules/red_flags.rules`).
-static TABLES: LazyLock<Tables> = LazyLock::new(|| {
-    Tables::parse(
-        "guardrails/rules/red_flags.rules",
-        include_str!("../rules/red_flags.rules"),
-    )
-});
+static TABLES: LazyLock<Tables> = LazyLock::new(|| rules_file!("red_flags"));
 
 /// Cue patterns, each with the signal it raises (`@pattern`).
 static PATTERNS: LazyLock<Vec<(Sig, Regex)>> = LazyLock::new(|| {

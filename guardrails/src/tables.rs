@@ -9,6 +9,17 @@
 
 use std::collections::HashMap;
 
+/// The parsed rules file `guardrails/rules/<name>.rules`, embedded at build time.
+macro_rules! rules_file {
+    ($name:literal) => {
+        $crate::tables::Tables::parse(
+            concat!("guardrails/rules/", $name, ".rules"),
+            include_str!(concat!("../rules/", $name, ".rules")),
+        )
+    };
+}
+pub(crate) use rules_file;
+
 /// One parsed rules file.
 #[derive(Debug)]
 pub struct Tables {

@@ -55,6 +55,9 @@ pub struct ChunkFact {
     pub score: f32,
     /// Rank in the dense list, if there.
     pub dense_rank: Option<usize>,
+    /// Cosine similarity to the query, if in the dense list (what verbatim grounding's
+    /// relevance floor is compared with).
+    pub dense_score: Option<f32>,
     /// Rank in the lexical list, if there.
     pub lexical_rank: Option<usize>,
 }
@@ -128,6 +131,7 @@ pub fn retrieve(
             url: h.url.clone(),
             score: h.fused_score,
             dense_rank: h.dense_rank,
+            dense_score: h.dense_score,
             lexical_rank: h.lexical_rank,
         })
         .collect();
