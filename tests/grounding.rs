@@ -4,6 +4,7 @@
 use medserve_rag::Mode;
 use medserve_server::grounding::{self, NO_VETTED_INFORMATION};
 use medserve_server::retrieval;
+use medserve_server::store::Store;
 use medserve_tests::*;
 use serde_json::{json, Value};
 
@@ -95,7 +96,7 @@ fn verbatim_mode_without_a_relevant_passage_says_it_has_no_vetted_information() 
             &s.url("/v1/chat/completions"),
             &ask(
                 "What is the capital of France?",
-                json!({"grounding": "verbatim"}),
+                json!({"grounding": "verbatim", "consent": true}),
             ),
         )
         .await;
@@ -111,6 +112,21 @@ fn verbatim_mode_without_a_relevant_passage_says_it_has_no_vetted_information() 
             .unwrap()
             .iter()
             .any(|g| g["class"] == "no_vetted_information"));
+        // The consented exchange's training record carries the verdict.
+        let id = v["medserve"]["training"]["id"]
+            .as_str()
+            .expect("recorded")
+            .to_string();
+        let records = s.state.store().training_records().unwrap();
+        let rec = records
+            .iter()
+            .find(|r| r.id == id)
+            .expect("the record is stored");
+        assert!(
+            rec.record.to_string().contains("no_vetted_information"),
+            "{}",
+            rec.record
+        );
         let (_, _, m) = call(reqwest::Method::GET, &s.url("/metrics"), None, None).await;
         let m = m.as_str().unwrap().to_string();
         let n: u64 = m
