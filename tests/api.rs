@@ -58,6 +58,26 @@ fn health_ready_and_models() {
             r["data"][0]["medserve"]["sha256"].as_str().unwrap().len(),
             64
         );
+        assert_eq!(
+            r["data"][0]["medserve"]["endpoints"],
+            json!(["/v1/chat/completions"])
+        );
+        // The embedding model is listed, with the endpoint that serves it.
+        assert_eq!(r["data"][1]["id"], "all-MiniLM-L6-v2", "{r}");
+        assert_eq!(
+            r["data"][1]["medserve"]["endpoints"],
+            json!(["/v1/embeddings"])
+        );
+        assert_eq!(r["data"][1]["medserve"]["dimensions"], 384);
+        let m: Value = client()
+            .get(s.url("/v1/models/all-MiniLM-L6-v2"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(m["id"], "all-MiniLM-L6-v2");
         let r = client().get(s.url("/v1/models/nope")).send().await.unwrap();
         assert_eq!(r.status(), 404);
     });

@@ -137,5 +137,7 @@ j = client.chat.completions.create(messages=[{"role": "user", "content": "Is a c
 assert isinstance(json.loads(j.choices[0].message.content)["urgent"], bool), j
 
 models = client.models.list()
-assert [m.id for m in models.data] == [model]
+# The chat model, then the embedding model (its name is what /v1/embeddings takes).
+assert [m.id for m in models.data] == [model, "all-MiniLM-L6-v2"], models
+assert client.models.retrieve("all-MiniLM-L6-v2").id == "all-MiniLM-L6-v2"
 print("sdk checks passed")

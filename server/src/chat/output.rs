@@ -58,6 +58,9 @@ pub struct OutputGuard {
     /// JSON answers: the whole text is checked at the end and sent unchanged or withheld.
     structured: Option<String>,
     withheld: bool,
+    /// Whether any visible text has been released: a disclaimer on an empty answer (say,
+    /// a tool call that did not fit the budget and was dropped) would be all the client gets.
+    released_text: bool,
 }
 
 impl OutputGuard {
@@ -69,6 +72,7 @@ impl OutputGuard {
             disclaimer: false,
             structured: None,
             withheld: false,
+            released_text: false,
         }
     }
 
@@ -89,14 +93,17 @@ impl OutputGuard {
             return Step::Emit(String::new());
         }
         match self.filter.push(delta) {
-            FilterEvent::Emit(t) => Step::Emit(t),
+            FilterEvent::Emit(t) => {
+                self.released_text |= !t.trim().is_empty();
+                Step::Emit(t)
+            }
             FilterEvent::Blocked { safe_text, .. } => Step::Blocked(safe_text),
         }
     }
 
-    /// The model finished: the held-back rest, cautions, and the disclaimer (patients only;
-    /// a fixed sentence from code, never from the prompt). The last sentence is classified
-    /// here, so this can still be a block.
+    /// The model finished: the held-back rest, cautions, and the disclaimer (patients only,
+    /// and only after some text; a fixed sentence from code, never from the prompt). The last
+    /// sentence is classified here, so this can still be a block.
     pub fn finish(&mut self) -> Step {
         self.finish_with(true)
     }
@@ -129,6 +136,8 @@ impl OutputGuard {
         if self.filter.is_blocked() {
             return Step::Blocked(text);
         }
+        self.released_text |= !text.trim().is_empty();
+        let disclaimer = disclaimer && self.released_text;
         if let Some(d) = policy::disclaimer_for(self.audience).filter(|_| disclaimer) {
             text.push_str("\n\n");
             text.push_str(d);
@@ -191,6 +200,22 @@ fn action_name(a: policy::Action) -> &'static str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_empty_answer_gets_no_disclaimer() {
+        let mut g = OutputGuard::new(Audience::Patient, 300);
+        assert!(matches!(g.push("   "), Step::Emit(_)));
+        match g.finish() {
+            Step::Emit(t) => assert_eq!(t.trim(), ""),
+            Step::Blocked(t) => panic!("blocked: {t}"),
+        }
+        let mut g = OutputGuard::new(Audience::Patient, 300);
+        let _ = g.push("Rest and drink fluids.");
+        match g.finish() {
+            Step::Emit(t) => assert!(t.ends_with(policy::DISCLAIMER), "{t}"),
+            Step::Blocked(t) => panic!("blocked: {t}"),
+        }
+    }
 
     #[test]
     fn a_tool_result_shown_to_a_patient_passes_the_patient_policy() {

@@ -39,6 +39,7 @@ fn model_object(state: &AppState, e: &dyn Engine) -> serde_json::Value {
         "created": info.created,
         "owned_by": "medserve",
         "medserve": {
+            "endpoints": ["/v1/chat/completions"],
             "sha256": info.sha256,
             "max_context": info.max_context,
             "guardrails": guard::ids(&state.settings().guard),
@@ -46,13 +47,29 @@ fn model_object(state: &AppState, e: &dyn Engine) -> serde_json::Value {
     })
 }
 
+/// The sentence encoder of retrieval and `/v1/embeddings`, when an index is loaded.
+fn embedding_model_object(state: &AppState, created: u64) -> Option<serde_json::Value> {
+    let r = state.retriever()?;
+    Some(json!({
+        "id": super::embeddings::EMBEDDING_MODEL,
+        "object": "model",
+        "created": created,
+        "owned_by": "medserve",
+        "medserve": {
+            "endpoints": ["/v1/embeddings"],
+            "dimensions": r.embedder.dim(),
+            "weights": r.embedder.model_id(),
+        },
+    }))
+}
+
 pub(crate) async fn list_models(
     State(state): State<AppState>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let e = state.engine()?;
-    Ok(Json(
-        json!({"object": "list", "data": [model_object(&state, e.as_ref())]}),
-    ))
+    let mut data = vec![model_object(&state, e.as_ref())];
+    data.extend(embedding_model_object(&state, e.info().created));
+    Ok(Json(json!({"object": "list", "data": data})))
 }
 
 pub(crate) async fn get_model(
@@ -60,8 +77,11 @@ pub(crate) async fn get_model(
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let e = state.engine()?;
-    if e.info().id != id {
-        return Err(ApiError::ModelNotFound(id));
+    if e.info().id == id {
+        return Ok(Json(model_object(&state, e.as_ref())));
     }
-    Ok(Json(model_object(&state, e.as_ref())))
+    embedding_model_object(&state, e.info().created)
+        .filter(|m| m["id"] == id.as_str())
+        .map(Json)
+        .ok_or(ApiError::ModelNotFound(id))
 }
