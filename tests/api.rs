@@ -69,15 +69,14 @@ fn health_ready_and_models() {
             json!(["/v1/embeddings"])
         );
         assert_eq!(r["data"][1]["medserve"]["dimensions"], 384);
-        let m: Value = client()
-            .get(s.url("/v1/models/all-MiniLM-L6-v2"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(m["id"], "all-MiniLM-L6-v2");
+        let (status, _, m) = call(
+            reqwest::Method::GET,
+            &s.url("/v1/models/all-MiniLM-L6-v2"),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!((status, &m["id"]), (200, &json!("all-MiniLM-L6-v2")));
         let r = client().get(s.url("/v1/models/nope")).send().await.unwrap();
         assert_eq!(r.status(), 404);
     });
