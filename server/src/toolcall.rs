@@ -478,6 +478,15 @@ impl ToolSet {
     /// The llguidance grammar for `choice`. With no tool offered, the text may not start a
     /// call at all (the history may show the model how).
     pub fn grammar(&self, choice: &ToolChoice) -> Option<String> {
+        self.grammar_within(choice, None)
+    }
+
+    /// [`Self::grammar`] for a turn of at most `max_tokens` tokens: the arguments are
+    /// compact JSON, each free string and array is bounded so that a call fits what is
+    /// left ([`bounded_schema`]), and a second call is offered only when the budget could
+    /// hold it. A sampling model otherwise fills the budget inside one string and the
+    /// unfinished call is dropped.
+    pub fn grammar_within(&self, choice: &ToolChoice, max_tokens: Option<usize>) -> Option<String> {
         let offered = self.offered(choice);
         if offered.is_empty() {
             return Some(format!(
@@ -485,7 +494,8 @@ impl ToolSet {
                 text_terminal()
             ));
         }
-        Some(calls_grammar(&offered, choice, self.parallel))
+        let parallel = self.parallel && max_tokens.is_none_or(|n| n >= 2 * PARALLEL_MIN_TOKENS);
+        Some(calls_grammar(&offered, choice, parallel, max_tokens))
     }
 }
 
@@ -507,7 +517,104 @@ fn lit(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialise")
 }
 
-fn calls_grammar(tools: &[&FunctionTool], choice: &ToolChoice, parallel: bool) -> String {
+/// Tokens of a call besides its free strings: tags, name, keys, punctuation (measured on the
+/// SmolLM2 tokenizer for the tools of `benches/forced_tools.py`: 24–31).
+const CALL_OVERHEAD_TOKENS: usize = 32;
+/// A second call is offered only when a turn has room for two calls of this size.
+const PARALLEL_MIN_TOKENS: usize = 96;
+/// Items of an array without `maxItems` in a budgeted call.
+const FREE_ITEMS: usize = 4;
+/// Characters per token assumed when sharing the budget among free strings.
+const CHARS_PER_TOKEN: usize = 3;
+
+/// Unbounded strings in `schema` (strings inside unbounded arrays count [`FREE_ITEMS`]
+/// times).
+fn free_strings(schema: &Value) -> usize {
+    match schema {
+        Value::Object(o) => {
+            let own = usize::from(is_free(o, "string"));
+            let inner: usize = o
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "enum" | "const" | "default" | "examples"))
+                .map(|(_, v)| free_strings(v))
+                .sum();
+            let times = if is_free(o, "array") { FREE_ITEMS } else { 1 };
+            own + inner * times
+        }
+        Value::Array(a) => a.iter().map(free_strings).sum(),
+        _ => 0,
+    }
+}
+
+/// Whether `o` is a schema of `ty` with no bound of its own.
+fn is_free(o: &serde_json::Map<String, Value>, ty: &str) -> bool {
+    let typed = o
+        .get("type")
+        .is_some_and(|t| t == ty || t.as_array().is_some_and(|a| a.iter().any(|x| x == ty)));
+    let bounded = match ty {
+        "string" => ["maxLength", "enum", "const", "pattern", "format"]
+            .iter()
+            .any(|k| o.contains_key(*k)),
+        _ => o.contains_key("maxItems"),
+    };
+    typed && !bounded
+}
+
+/// Caps every unbounded string at `chars` characters and array at [`FREE_ITEMS`] items
+/// (never below the schema's own `minLength` / `minItems`, which would make it
+/// unsatisfiable).
+fn cap(schema: &mut Value, chars: usize) {
+    match schema {
+        Value::Object(o) => {
+            let min = |o: &serde_json::Map<String, Value>, k: &str| {
+                o.get(k).and_then(Value::as_u64).unwrap_or(0) as usize
+            };
+            if is_free(o, "string") {
+                let n = chars.max(min(o, "minLength"));
+                o.insert("maxLength".into(), json!(n));
+            }
+            if is_free(o, "array") {
+                let n = FREE_ITEMS.max(min(o, "minItems"));
+                o.insert("maxItems".into(), json!(n));
+            }
+            for (k, v) in o.iter_mut() {
+                if !matches!(k.as_str(), "enum" | "const" | "default" | "examples") {
+                    cap(v, chars);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|v| cap(v, chars)),
+        _ => {}
+    }
+}
+
+/// The schema a call's arguments are generated from: the tool's own, on one line with
+/// `": "` and `", "` as separators (a sampling model can otherwise spend the budget on
+/// whitespace), and, for a turn of
+/// `max_tokens`, with each unbounded string and array capped so that the call fits. Calls
+/// are still checked against the tool's own schema (a capped value is a valid one).
+fn bounded_schema(schema: &Value, max_tokens: Option<usize>) -> Value {
+    let mut s = schema.clone();
+    if let Some(n) = max_tokens {
+        let left = n.saturating_sub(CALL_OVERHEAD_TOKENS).max(4) * CHARS_PER_TOKEN;
+        let chars = (left / free_strings(schema).max(1)).clamp(8, 512);
+        cap(&mut s, chars);
+    }
+    if let Some(o) = s.as_object_mut() {
+        o.insert(
+            "x-guidance".into(),
+            json!({"whitespace_flexible": false, "key_separator": ": ", "item_separator": ", "}),
+        );
+    }
+    s
+}
+
+fn calls_grammar(
+    tools: &[&FunctionTool],
+    choice: &ToolChoice,
+    parallel: bool,
+    max_tokens: Option<usize>,
+) -> String {
     let mut g = String::from("%llguidance {}\n");
     let more = if parallel {
         format!(
@@ -537,7 +644,7 @@ fn calls_grammar(tools: &[&FunctionTool], choice: &ToolChoice, parallel: bool) -
         g.push_str(&format!(
             "fn_{i}: {} %json {} \"}}\"\n",
             lit(&head),
-            t.parameters
+            bounded_schema(&t.parameters, max_tokens)
         ));
     }
     g

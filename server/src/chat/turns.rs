@@ -152,7 +152,6 @@ pub fn drive(plan: Plan) -> PieceStream {
                 if let Some(section) = set.system_prompt(choice) {
                     toolcall::with_system_section(&mut prompt_msgs, &section);
                 }
-                turn_grammar = set.grammar(choice).map(Grammar::Lark);
             }
             let prompt = match engine.count_prompt_tokens(&prompt_msgs).await {
                 Ok(p) => p,
@@ -174,6 +173,9 @@ pub fn drive(plan: Plan) -> PieceStream {
                     return;
                 }
             };
+            if let (Some(set), Some(choice)) = (&tools, &choice) {
+                turn_grammar = set.grammar_within(choice, Some(max_tokens)).map(Grammar::Lark);
+            }
             let mut s = sampling.clone();
             s.max_tokens = Some(max_tokens);
             // Call text is split off even on a turn that offers no tools: it is never content.

@@ -339,3 +339,68 @@ fn builtin_catalogue_schemas_all_compile_into_grammars() {
         "<tool_call>\n{\"name\": \"qsofa\", \"arguments\": {\"respiratory_rate\": 24, \"systolic_bp_mmhg\": 95, \"altered_mentation\": false}}\n</tool_call>"
     ));
 }
+
+fn symptoms_schema() -> Value {
+    json!({"type": "object", "properties": {
+        "symptoms": {"type": "array", "items": {"type": "string"}},
+        "note": {"type": "string"},
+        "unit": {"type": "string", "enum": ["a", "b"]}
+    }, "required": ["symptoms"]})
+}
+
+#[test]
+fn a_budgeted_call_caps_free_strings_and_arrays_to_fit() {
+    // 64 tokens: (64 - 32) * 3 characters shared by 4 array items and the note.
+    let b = bounded_schema(&symptoms_schema(), Some(64));
+    assert_eq!(b["properties"]["symptoms"]["maxItems"], 4);
+    assert_eq!(b["properties"]["symptoms"]["items"]["maxLength"], 19);
+    assert_eq!(b["properties"]["note"]["maxLength"], 19);
+    assert!(b["properties"]["unit"].get("maxLength").is_none(), "{b}");
+    assert_eq!(b["x-guidance"]["whitespace_flexible"], false);
+    // A cap never goes under the schema's own minimum.
+    let m = bounded_schema(
+        &json!({"type": "object", "properties": {
+            "code": {"type": "string", "minLength": 40},
+            "ids": {"type": "array", "minItems": 6, "items": {"type": "integer"}}
+        }}),
+        Some(40),
+    );
+    assert_eq!(m["properties"]["code"]["maxLength"], 40);
+    assert_eq!(m["properties"]["ids"]["maxItems"], 6);
+    // Without a budget only the layout is fixed.
+    let u = bounded_schema(&symptoms_schema(), None);
+    assert!(u["properties"]["note"].get("maxLength").is_none());
+    assert!(u["x-guidance"].is_object());
+}
+
+#[test]
+fn a_budgeted_grammar_accepts_short_calls_and_refuses_long_strings() {
+    let tools = parse_client_tools(&json!([weather_tool()])).unwrap();
+    let s = tool_set(
+        tools,
+        Vec::new(),
+        Some(&json!("required")),
+        Some(&json!(true)),
+    )
+    .unwrap()
+    .unwrap();
+    let g = s.grammar_within(&s.choice, Some(40)).unwrap();
+    let call = |city: &str| {
+        format!(
+            "<tool_call>\n{{\"name\": \"get_weather\", \"arguments\": {{\"city\": \"{city}\"}}}}\n</tool_call>"
+        )
+    };
+    assert!(accepts(&g, &call("Leeds")), "{g}");
+    // (40 - 32) * 3 = 24 characters at most.
+    assert!(!accepts(&g, &call(&"x".repeat(25))));
+    // A budget of 40 has no room for a second call.
+    assert!(!accepts(
+        &g,
+        &format!("{}\n{}", call("Leeds"), call("York"))
+    ));
+    // Free whitespace inside the arguments is not offered.
+    assert!(!accepts(
+        &g,
+        "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\n  \"city\": \"Leeds\"}}\n</tool_call>"
+    ));
+}
