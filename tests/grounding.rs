@@ -4,7 +4,6 @@
 use medserve_rag::Mode;
 use medserve_server::grounding::{self, NO_VETTED_INFORMATION};
 use medserve_server::retrieval;
-use medserve_server::store::Store;
 use medserve_tests::*;
 use serde_json::{json, Value};
 

@@ -445,35 +445,15 @@ pub async fn complete(
         meta.retrieval = Some(g.facts);
         meta.hits = g.hits;
     }
-    // Verbatim: only passages relevant enough are answered from; with none, a fixed answer
-    // points to a clinician instead of a guess.
-    let mut verbatim_grammar = None;
+    // Verbatim: only passages relevant enough are answered from (the grammar is built from
+    // those still in the prompt after the budget below).
+    let best_similarity = meta
+        .hits
+        .iter()
+        .filter_map(|h| h.dense_score)
+        .fold(0.0f32, f32::max);
     if job.grounding == GroundingMode::Verbatim {
-        let best = meta
-            .hits
-            .iter()
-            .filter_map(|h| h.dense_score)
-            .fold(0.0f32, f32::max);
         meta.hits = grounding::relevant(&meta.hits);
-        verbatim_grammar = grounding::verbatim_grammar(&grounding::candidates(&meta.hits));
-        if verbatim_grammar.is_none() {
-            if let Some(f) = meta.retrieval.as_mut() {
-                f.chunks.clear();
-            }
-            meta.hits.clear();
-            meta.no_vetted = true;
-            meta.verdicts.push(Verdict {
-                stage: medserve_guardrails::input::Stage::Retrieval,
-                class: "no_vetted_information".into(),
-                action: "fixed_answer".into(),
-                evidence: vec![format!("best passage similarity {best:.2}")],
-            });
-            state
-                .metrics()
-                .inc("medserve_no_vetted_information_total", vec![]);
-            drop(permit);
-            return fixed_answer(&state, meta, grounding::NO_VETTED_INFORMATION.into(), &job).await;
-        }
         if let Some(f) = meta.retrieval.as_mut() {
             let kept: Vec<String> = meta.hits.iter().map(|h| h.chunk_id.clone()).collect();
             f.chunks.retain(|c| kept.contains(&c.id));
@@ -497,6 +477,20 @@ pub async fn complete(
         meta.hits.pop();
         if let Some(f) = meta.retrieval.as_mut() {
             f.chunks.truncate(meta.hits.len());
+        }
+    };
+    // With no vetted sentence to answer from, a fixed answer points to a clinician instead
+    // of a guess.
+    let verbatim_grammar = match job.grounding {
+        GroundingMode::Generative => None,
+        GroundingMode::Verbatim => {
+            match grounding::verbatim_grammar(&grounding::candidates(&meta.hits)) {
+                Some(g) => Some(g),
+                None => {
+                    drop(permit);
+                    return no_vetted_answer(&state, meta, best_similarity, &job).await;
+                }
+            }
         }
     };
     let budget = Budget::new(
@@ -644,6 +638,31 @@ async fn fixed_answer(
     } else {
         answer::json(events, &meta, false).await
     }
+}
+
+/// The fixed "no vetted information" answer of verbatim grounding (no model runs), counted
+/// in the metrics and, as a verdict, in the response and the training record.
+async fn no_vetted_answer(
+    state: &AppState,
+    mut meta: Meta,
+    best_similarity: f32,
+    job: &ChatJob,
+) -> Result<Response, ApiError> {
+    if let Some(f) = meta.retrieval.as_mut() {
+        f.chunks.clear();
+    }
+    meta.hits.clear();
+    meta.no_vetted = true;
+    meta.verdicts.push(Verdict {
+        stage: medserve_guardrails::input::Stage::Retrieval,
+        class: "no_vetted_information".into(),
+        action: "fixed_answer".into(),
+        evidence: vec![format!("best passage similarity {best_similarity:.2}")],
+    });
+    state
+        .metrics()
+        .inc("medserve_no_vetted_information_total", vec![]);
+    fixed_answer(state, meta, grounding::NO_VETTED_INFORMATION.into(), job).await
 }
 
 /// What the answer so far has gathered besides its text.
