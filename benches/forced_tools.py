@@ -16,10 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import tempfile
-import time
 import urllib.request
+
+from served import served
 
 TOOLS = [
     {"type": "function", "function": {"name": "get_weather", "description": "Current weather in a city.",
@@ -71,20 +70,7 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--port", type=int, default=18096)
     a = ap.parse_args()
-    db = tempfile.mkdtemp(prefix="medserve-tools-") + "/t.db"
-    proc = subprocess.Popen([a.bin, "serve", "--auth", "open", "--port", str(a.port), "--model", a.model, "--db", db,
-                             "--retrieval", "false"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(600):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{a.port}/ready", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except Exception:
-                pass
-            time.sleep(0.5)
-        with urllib.request.urlopen(f"http://127.0.0.1:{a.port}/v1/models") as r:
-            model = json.loads(r.read())["data"][0]["id"]
+    with served(a.bin, a.model, a.port, "--retrieval", "false") as model:
         print(f"| tool_choice | trials | schema-valid call | finish_reason length | content with no call | max_tokens {a.max_tokens}, temperature 1 |")
         print("|---|---|---|---|---|---|")
         for choice in ("required", "named"):
@@ -100,9 +86,6 @@ def main() -> None:
                 length += c.get("finish_reason") == "length"
                 empty += not calls and bool((c.get("message") or {}).get("content"))
             print(f"| {choice} | {a.trials} | **{ok / a.trials:.2f}** ({ok}) | {length} | {empty} | |")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
 
 
 if __name__ == "__main__":

@@ -26,11 +26,10 @@ import math
 import os
 import random
 import re
-import subprocess
-import tempfile
-import time
 import urllib.request
 import xml.etree.ElementTree as ET
+
+from served import served
 
 DISCLAIMER_START = "This is general information, not a diagnosis"
 
@@ -39,11 +38,6 @@ def post(port: int, path: str, body: dict) -> dict:
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=600) as r:
-        return json.loads(r.read())
-
-
-def get(port: int, path: str) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=60) as r:
         return json.loads(r.read())
 
 
@@ -106,18 +100,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--modes", default="generative,verbatim", help="comma-separated modes to run")
     a = ap.parse_args()
-    db = tempfile.mkdtemp(prefix="medserve-grounding-") + "/g.db"
-    proc = subprocess.Popen([a.bin, "serve", "--auth", "open", "--port", str(a.port), "--model", a.model,
-                             "--db", db], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(600):
-            try:
-                if get(a.port, "/ready").get("status") in ("ready", "ok"):
-                    break
-            except Exception:
-                pass
-            time.sleep(0.5)
-        model = get(a.port, "/v1/models")["data"][0]["id"]
+    with served(a.bin, a.model, a.port) as model:
         own = [json.loads(l) for l in open("benches/grounding_questions.jsonl")]
         sets = {"own (on-topic)": [q for q in own if q["on_topic"]],
                 "own (off-topic)": [q for q in own if not q["on_topic"]],
@@ -175,9 +158,6 @@ def main() -> None:
         print()
         print("best dense similarity, on-topic:", " ".join(f"{s:.2f}" for s in sorted(on)))
         print("best dense similarity, off-topic:", " ".join(f"{s:.2f}" for s in sorted(off)))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
 
 
 if __name__ == "__main__":
