@@ -10,9 +10,18 @@ BIN := $(CARGO_TARGET_DIR)/release/medserve
 MODEL := models/SmolLM2-135M-Instruct.Q8_0.gguf
 PY_VENV := $(HOME)/.cache/medserve/venv
 
-.PHONY: setup build build-portable models serve test test-rust test-sdk bench clean-models
+.PHONY: setup postgres browser build build-portable models serve test test-rust test-sdk bench clean-models
 
-setup: build models $(PY_VENV)/bin/python
+setup: build models $(PY_VENV)/.installed postgres browser
+
+# Debian's Chromium and playwright-core for the page tests (tests/pages.rs), and the
+# official OpenAI Node SDK (tests/sdk.rs).
+browser:
+	scripts/install-browser.sh
+
+# Debian's PostgreSQL server binaries (tests start a throwaway cluster of their own).
+postgres:
+	scripts/install-postgres.sh
 
 build:
 	scripts/patch-crates.sh
@@ -33,9 +42,13 @@ models: build
 $(MODEL) models/index/index.json:
 	$(MAKE) models
 
-$(PY_VENV)/bin/python:
+# The test venv: the official OpenAI SDK, LangChain's OpenAI client and an independent
+# OpenAPI validator. Reinstalled when this list changes.
+PY_DEPS := openai==1.* httpx openapi-spec-validator==0.7.* langchain-openai==1.1.*
+$(PY_VENV)/.installed: Makefile
 	python3 -m venv $(PY_VENV)
-	$(PY_VENV)/bin/pip install --quiet openai==1.* httpx
+	$(PY_VENV)/bin/pip install --quiet $(PY_DEPS)
+	touch $@
 
 serve: build $(MODEL) models/index/index.json
 	$(BIN) serve --host $(HOST) --port $(PORT) --model $(MODEL) --auth $(AUTH)

@@ -540,7 +540,6 @@ fn every_4xx_path_has_the_openai_error_shape() {
         .await;
         // Rejected (unsupported) OpenAI fields name themselves.
         for (field, value) in [
-            ("n", json!(2)),
             ("functions", json!([{"name": "f"}])),
             ("audio", json!({"voice": "alloy", "format": "mp3"})),
             ("store", json!(true)),

@@ -82,6 +82,19 @@ fn routes() -> Vec<(Method, &'static str, Option<Value>, Action)> {
             Action::Assessments,
         ),
         (Method::GET, "/v1/audit", None, Action::Audit),
+        (Method::GET, "/v1/admin/keys", None, Action::ManageKeys),
+        (
+            Method::POST,
+            "/v1/moderations",
+            Some(json!({"input": "cough"})),
+            Action::Chat,
+        ),
+        (
+            Method::POST,
+            "/tokenize",
+            Some(json!({"prompt": "cough"})),
+            Action::Chat,
+        ),
         (
             Method::GET,
             "/v1/training/export",
@@ -96,6 +109,7 @@ fn the_role_matrix_over_http_allows_nothing_extra() {
     let s = keyed(LimitDefaults {
         rpm: 10_000,
         max_streams: 8,
+        replicas: 1,
     });
     let keys: Vec<(KeyRole, String, String)> = KeyRole::ALL
         .iter()
@@ -189,6 +203,7 @@ fn the_role_matrix_over_http_allows_nothing_extra() {
                     Action::Assessments,
                     Action::Assessments,
                     Action::Audit,
+                    Action::ManageKeys,
                     Action::TrainingExport,
                 ]
                 .iter()
@@ -332,6 +347,7 @@ fn triage_reports_reach_the_queue_and_nurse_labels_feed_the_exports() {
     let s = keyed(LimitDefaults {
         rpm: 10_000,
         max_streams: 8,
+        replicas: 1,
     });
     let (_, patient) = key(&s, KeyRole::PatientApp, KeySettings::default());
     let (n1_id, n1) = key(&s, KeyRole::Nurse, KeySettings::default());

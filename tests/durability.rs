@@ -1,6 +1,7 @@
 //! Nothing acknowledged is lost: the real `medserve` binary is killed with SIGKILL while it
-//! writes assessment reports and training records under load, 20 times over one database;
-//! every record whose id a client received is there after the last restart.
+//! writes assessment reports and training records under load, 20 times over one SQLite
+//! database, and 10 times as one of two replicas on one PostgreSQL database (the other
+//! replica serving throughout); every record whose id a client received is there after.
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
@@ -8,6 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use medserve_server::store::postgres::PgStore;
 use medserve_server::store::sqlite::SqliteStore;
 use medserve_server::store::Store;
 use medserve_tests::*;
@@ -24,7 +26,7 @@ fn kills() -> usize {
 const CLIENTS: usize = 8;
 
 /// Starts `medserve serve` on 127.0.0.1:0 and returns the child and its address.
-fn start(db: &std::path::Path) -> (std::process::Child, String) {
+fn start(db: &str) -> (std::process::Child, String) {
     let mut child = Command::new(medserve_bin())
         .args([
             "serve",
@@ -35,8 +37,7 @@ fn start(db: &std::path::Path) -> (std::process::Child, String) {
             "--port",
             "0",
         ])
-        .arg("--db")
-        .arg(db)
+        .args(["--db", db])
         .arg("--model")
         .arg(model_path())
         .args(["--retrieval", "false"])
@@ -98,14 +99,61 @@ fn wait_ready(addr: &str) -> String {
     })
 }
 
-#[test]
-fn acknowledged_records_survive_sigkill_under_load() {
-    let db = temp_db_path();
-    let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+/// Acknowledged (report id, training id) pairs.
+type Acked = Arc<Mutex<Vec<(String, String)>>>;
+
+/// Sends routine triage chats from `CLIENTS` clients until a request fails; records each
+/// acknowledged pair.
+fn load(url: &str, model: &str, tag: &str, acked: &Acked) -> Vec<tokio::task::JoinHandle<()>> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    (0..CLIENTS)
+        .map(|c| {
+            let (client, url, acked) = (client.clone(), url.to_string(), acked.clone());
+            let (model, tag) = (model.to_string(), tag.to_string());
+            tokio::spawn(async move {
+                for i in 0.. {
+                    let body = json!({
+                        "model": model,
+                        "messages": [{"role": "user", "content":
+                            "I have had a mild sore throat and a runny nose for two days."}],
+                        "max_tokens": 2,
+                        "medserve": {"triage": true, "consent": true, "end_session": true,
+                                     "session_id": format!("crash-{tag}-{c}-{i}")},
+                    });
+                    let Ok(resp) = client.post(&url).json(&body).send().await else {
+                        break;
+                    };
+                    if resp.status() != 200 {
+                        break;
+                    }
+                    let Ok(v) = resp.json::<serde_json::Value>().await else {
+                        break;
+                    };
+                    // Acknowledged: the client holds both ids.
+                    let a = v["medserve"]["assessment"]["id"]
+                        .as_str()
+                        .map(str::to_string);
+                    let t = v["medserve"]["training"]["id"].as_str().map(str::to_string);
+                    match (a, t) {
+                        (Some(a), Some(t)) => acked.lock().unwrap().push((a, t)),
+                        _ => panic!("an answer without its ids: {v}"),
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// `kills` cycles of: start a server on `db`, load it, SIGKILL it at a random point after
+/// its first acknowledged write. Returns the acknowledged writes per kill.
+fn kill_cycles(db: &str, kills: usize, tag: &str, acked: &Acked) -> Vec<usize> {
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut per_kill = Vec::new();
-    for cycle in 0..kills() {
-        let (mut child, addr) = start(&db);
+    for cycle in 0..kills {
+        let (mut child, addr) = start(db);
         let model = wait_ready(&addr);
         let url = format!("http://{addr}/v1/chat/completions");
         let before = acked.lock().unwrap().len();
@@ -116,44 +164,7 @@ fn acknowledged_records_survive_sigkill_under_load() {
             Duration::from_millis(400 + seed % 900)
         };
         runtime().block_on(async {
-            let client = reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap();
-            let tasks: Vec<_> = (0..CLIENTS)
-                .map(|c| {
-                    let (client, url, acked) = (client.clone(), url.clone(), acked.clone());
-                    let model = model.clone();
-                    tokio::spawn(async move {
-                        for i in 0.. {
-                            let body = json!({
-                                "model": model,
-                                "messages": [{"role": "user", "content":
-                                    "I have had a mild sore throat and a runny nose for two days."}],
-                                "max_tokens": 2,
-                                "medserve": {"triage": true, "consent": true, "end_session": true,
-                                             "session_id": format!("crash-{cycle}-{c}-{i}")},
-                            });
-                            let Ok(resp) = client.post(&url).json(&body).send().await else {
-                                break;
-                            };
-                            if resp.status() != 200 {
-                                break;
-                            }
-                            let Ok(v) = resp.json::<serde_json::Value>().await else {
-                                break;
-                            };
-                            // Acknowledged: the client holds both ids.
-                            let a = v["medserve"]["assessment"]["id"].as_str().map(str::to_string);
-                            let t = v["medserve"]["training"]["id"].as_str().map(str::to_string);
-                            match (a, t) {
-                                (Some(a), Some(t)) => acked.lock().unwrap().push((a, t)),
-                                _ => panic!("an answer without its ids: {v}"),
-                            }
-                        }
-                    })
-                })
-                .collect();
+            let tasks = load(&url, &model, &format!("{tag}{cycle}"), acked);
             // The kill lands at a random point after the first acknowledged write, while
             // the others are being written.
             for _ in 0..600 {
@@ -175,12 +186,11 @@ fn acknowledged_records_survive_sigkill_under_load() {
             "cycle {cycle}: no write was acknowledged before the kill"
         );
     }
-    // A last start runs recovery exactly as production would, then we read the file.
-    let (mut child, _) = start(&db);
-    child.kill().unwrap();
-    let _ = child.wait();
+    per_kill
+}
 
-    let store = SqliteStore::open(&db).unwrap();
+/// Counts acknowledged pairs missing from `store`.
+fn missing(store: &dyn Store, acked: &Acked) -> (usize, usize) {
     let training: HashSet<String> = store
         .training_records()
         .unwrap()
@@ -188,27 +198,82 @@ fn acknowledged_records_survive_sigkill_under_load() {
         .map(|r| r.id)
         .collect();
     let acked = acked.lock().unwrap();
-    let mut missing = 0usize;
-    for (a, t) in acked.iter() {
-        if store.assessment(a).unwrap().is_none() || !training.contains(t) {
-            missing += 1;
-        }
-    }
     let ids: HashSet<&String> = acked.iter().map(|(a, _)| a).collect();
     assert_eq!(ids.len(), acked.len(), "ids are unique");
+    let lost = acked
+        .iter()
+        .filter(|(a, t)| store.assessment(a).unwrap().is_none() || !training.contains(t))
+        .count();
+    (lost, training.len())
+}
+
+#[test]
+fn acknowledged_records_survive_sigkill_under_load() {
+    let db = temp_db_path();
+    let db_arg = db.to_string_lossy().to_string();
+    let acked: Acked = Arc::default();
+    let per_kill = kill_cycles(&db_arg, kills(), "s", &acked);
+    // A last start runs recovery exactly as production would, then we read the file.
+    let (mut child, _) = start(&db_arg);
+    child.kill().unwrap();
+    let _ = child.wait();
+
+    let store = SqliteStore::open(&db).unwrap();
+    let (lost, stored) = missing(&store, &acked);
     let conn = rusqlite_check(&db);
     println!(
         "durability: {} SIGKILLs, {} acknowledged reports + training records \
-         (per kill: min {}, max {}), {} stored records, {missing} missing, integrity {conn}",
+         (per kill: min {}, max {}), {stored} stored records, {lost} missing, integrity {conn}",
         kills(),
-        acked.len(),
+        acked.lock().unwrap().len(),
         per_kill.iter().min().unwrap(),
         per_kill.iter().max().unwrap(),
-        training.len()
     );
-    assert_eq!(missing, 0, "acknowledged records were lost");
-    assert!(training.len() >= acked.len());
+    assert_eq!(lost, 0, "acknowledged records were lost");
+    assert!(stored >= acked.lock().unwrap().len());
     assert_eq!(conn, "ok");
+}
+
+#[test]
+fn acknowledged_records_survive_sigkill_of_a_replica_on_postgres() {
+    let pg = Postgres::start();
+    let url = pg.database("durability");
+    let acked: Acked = Arc::default();
+    // The other replica serves the whole time.
+    let (mut steady, addr) = start(&url);
+    let model = wait_ready(&addr);
+    let steady_acked: Acked = Arc::default();
+    let steady_tasks = runtime().block_on(async {
+        load(
+            &format!("http://{addr}/v1/chat/completions"),
+            &model,
+            "steady",
+            &steady_acked,
+        )
+    });
+    let per_kill = kill_cycles(&url, 10, "p", &acked);
+    steady.kill().unwrap();
+    let _ = steady.wait();
+    runtime().block_on(async {
+        for t in steady_tasks {
+            t.await.expect("client task");
+        }
+    });
+    let store = PgStore::open(&url).unwrap();
+    let steady = steady_acked.lock().unwrap().len();
+    assert!(steady > 0, "the other replica served meanwhile");
+    acked
+        .lock()
+        .unwrap()
+        .extend(steady_acked.lock().unwrap().drain(..));
+    let (lost, stored) = missing(&store, &acked);
+    println!(
+        "durability (postgres, two replicas): 10 SIGKILLs, {} acknowledged ({steady} by the replica never killed; per kill: min {}, max {}), {stored} stored, {lost} missing",
+        acked.lock().unwrap().len(),
+        per_kill.iter().min().unwrap(),
+        per_kill.iter().max().unwrap(),
+    );
+    assert_eq!(lost, 0, "acknowledged records were lost");
 }
 
 /// `PRAGMA integrity_check` on the database file.

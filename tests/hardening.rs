@@ -30,6 +30,7 @@ fn keyed() -> TestServer {
             limits: LimitDefaults {
                 rpm: 10_000,
                 max_streams: 8,
+                replicas: 1,
             },
             ..real_settings()
         },

@@ -418,3 +418,148 @@ pub fn process_cpu_secs() -> f64 {
     let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
     ticks / 100.0
 }
+
+/// A throwaway PostgreSQL cluster from Debian's binaries (`make setup` installs them): its
+/// own data folder and a loopback port, started now, stopped and removed on drop. As root
+/// it runs as the `postgres` user (initdb refuses root).
+pub struct Postgres {
+    dir: PathBuf,
+    port: u16,
+    bin: PathBuf,
+}
+
+impl Postgres {
+    /// Creates and starts a cluster.
+    pub fn start() -> Self {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+                    .filter(|p| p.join("initdb").exists())
+                    .max()
+            })
+            .expect("PostgreSQL server binaries under /usr/lib/postgresql: run `make setup`");
+        let dir = std::env::temp_dir().join(format!("medserve-pg-{}", uuid_like()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let pg = Postgres { dir, port, bin };
+        if is_root() {
+            let ok = std::process::Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&pg.dir)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "chown of the cluster folder");
+        }
+        pg.run(
+            "initdb",
+            &["-A", "trust", "-U", "medserve", "--no-sync", "-D"],
+            true,
+        );
+        pg.start_again();
+        pg
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    fn run(&self, tool: &str, args: &[&str], with_data: bool) -> bool {
+        let exe = self.bin.join(tool);
+        let mut cmd = if is_root() {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            std::process::Command::new(&exe)
+        };
+        cmd.args(args);
+        if with_data {
+            cmd.arg(self.data());
+        }
+        let out = cmd.output().expect("PostgreSQL tool runs");
+        if !out.status.success() {
+            eprintln!(
+                "{tool} failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        out.status.success()
+    }
+
+    /// Starts the (stopped) cluster; waits until it accepts connections.
+    pub fn start_again(&self) {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=200",
+            self.port,
+            self.dir.display()
+        );
+        let log = self.dir.join("log");
+        let ok = self.run(
+            "pg_ctl",
+            &[
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                &log.to_string_lossy(),
+                "-o",
+                &opts,
+                "start",
+                "-D",
+            ],
+            true,
+        );
+        assert!(ok, "pg_ctl start");
+    }
+
+    /// Stops the cluster (fast shutdown: connections are cut).
+    pub fn stop(&self) {
+        self.run("pg_ctl", &["-w", "-m", "fast", "stop", "-D"], true);
+    }
+
+    /// The connection URL.
+    pub fn url(&self) -> String {
+        format!("postgres://medserve@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// A fresh database in this cluster; its URL.
+    pub fn database(&self, name: &str) -> String {
+        let ok = self.run(
+            "createdb",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "medserve",
+                name,
+            ],
+            false,
+        );
+        assert!(ok, "createdb {name}");
+        format!("postgres://medserve@127.0.0.1:{}/{name}", self.port)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        self.run("pg_ctl", &["-w", "-m", "immediate", "stop", "-D"], true);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}

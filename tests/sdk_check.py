@@ -140,4 +140,21 @@ models = client.models.list()
 # The chat model, then the embedding model (its name is what /v1/embeddings takes).
 assert [m.id for m in models.data] == [model, "all-MiniLM-L6-v2"], models
 assert client.models.retrieve("all-MiniLM-L6-v2").id == "all-MiniLM-L6-v2"
+# Moderations from the guardrails, parsed by the SDK's own types.
+mod = client.moderations.create(input=[
+    "I want to end my life tonight, I have the pills ready.",
+    "What is a normal resting heart rate?",
+])
+assert mod.model.startswith("medserve-guard-"), mod
+harm, benign = mod.results
+assert harm.flagged and harm.categories.self_harm and harm.categories.self_harm_intent, harm
+assert harm.category_scores.self_harm > 0.5, harm
+assert harm.model_extra["medserve"]["decision"] == "emergency", harm
+assert not benign.flagged and benign.model_extra["medserve"]["decision"] == "proceed", benign
+assert client.moderations.create(input="hello", model="omni-moderation-latest").results[0].flagged is False
+try:
+    client.moderations.create(input=[])
+    raise AssertionError("an empty input should fail")
+except openai.BadRequestError as e:
+    assert e.body["param"] == "input", e.body
 print("sdk checks passed")

@@ -15,6 +15,7 @@ pub mod harmful;
 pub mod injection;
 pub mod input;
 pub mod learned;
+pub mod moderation;
 mod pattern;
 pub mod phi;
 pub mod policy;

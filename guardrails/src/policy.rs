@@ -66,7 +66,7 @@ const CARRY_CHARS: usize = 80;
 const PRE_WINDOW_BYTES: usize = 80;
 
 /// Who the answer is written for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Audience {
     /// A patient or member of the public.

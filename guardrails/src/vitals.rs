@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 /// Structured observations (`medserve.vitals`). Every field is optional; units are in the
 /// names.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Vitals {
     /// Respiration rate, breaths/min.

@@ -26,6 +26,7 @@ pub struct FakeEngine {
     running: Arc<AtomicUsize>,
     calls: AtomicUsize,
     history: Arc<std::sync::Mutex<Vec<(Vec<ChatMessage>, Option<Grammar>)>>>,
+    tokenizer: crate::tokenizer::TokenizerFacts,
 }
 
 impl FakeEngine {
@@ -45,6 +46,7 @@ impl FakeEngine {
             running: Arc::new(AtomicUsize::new(0)),
             calls: AtomicUsize::new(0),
             history: Arc::default(),
+            tokenizer: crate::tokenizer::TokenizerFacts::bytes(),
         }
     }
 
@@ -105,6 +107,61 @@ impl Engine for FakeEngine {
         messages: &'a [ChatMessage],
     ) -> BoxFuture<'a, Result<usize>> {
         async move { Ok(count(messages)) }.boxed()
+    }
+
+    /// A byte tokenizer: one token per UTF-8 byte, BOS 256, EOS 257.
+    fn tokenizer(&self) -> &crate::tokenizer::TokenizerFacts {
+        &self.tokenizer
+    }
+
+    fn tokenize<'a>(&'a self, text: &'a str, add_special: bool) -> BoxFuture<'a, Result<Vec<u32>>> {
+        let mut ids: Vec<u32> = if add_special { vec![256] } else { Vec::new() };
+        ids.extend(text.bytes().map(u32::from));
+        async move { Ok(ids) }.boxed()
+    }
+
+    fn tokenize_chat<'a>(
+        &'a self,
+        messages: &'a [ChatMessage],
+        add_generation_prompt: bool,
+    ) -> BoxFuture<'a, Result<Vec<u32>>> {
+        let mut text: String = messages
+            .iter()
+            .map(|m| format!("{}: {}\n", m.role.template_name(), m.content))
+            .collect();
+        if add_generation_prompt {
+            text.push_str("assistant: ");
+        }
+        async move { Ok(text.bytes().map(u32::from).collect()) }.boxed()
+    }
+
+    fn detokenize<'a>(
+        &'a self,
+        ids: &'a [u32],
+        skip_special: bool,
+    ) -> BoxFuture<'a, Result<String>> {
+        let mut bytes = Vec::new();
+        let mut text = String::new();
+        for id in ids {
+            match *id {
+                b @ 0..=255 => bytes.push(b as u8),
+                s @ (256 | 257) if !skip_special => {
+                    text.push_str(&String::from_utf8_lossy(&std::mem::take(&mut bytes)));
+                    text.push_str(&self.tokenizer.vocab[s as usize]);
+                }
+                256 | 257 => {}
+                other => {
+                    return async move {
+                        Err(crate::Error::Invalid(format!(
+                            "token id {other} is not in the vocabulary"
+                        )))
+                    }
+                    .boxed()
+                }
+            }
+        }
+        text.push_str(&String::from_utf8_lossy(&bytes));
+        async move { Ok(text) }.boxed()
     }
 
     fn generate(&self, request: GenerateRequest) -> BoxFuture<'_, Result<EventStream>> {

@@ -13,6 +13,7 @@ pub mod fake;
 pub mod gguf;
 pub mod mistral;
 mod sampling;
+pub mod tokenizer;
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub use fake::FakeEngine;
 pub use mistral::{MistralEngine, MistralOptions};
+pub use tokenizer::TokenizerFacts;
 
 /// Errors an engine reports.
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +62,7 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// Who wrote a chat message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Operator instructions.
@@ -294,6 +296,28 @@ pub trait Engine: Send + Sync {
 
     /// Number of generations currently running inside the engine.
     fn running(&self) -> usize;
+
+    /// The tokenizer's facts (vocabulary, special tokens, chat template).
+    fn tokenizer(&self) -> &TokenizerFacts;
+
+    /// Token ids of plain text; `add_special` adds what the tokenizer adds to a prompt
+    /// (BOS). Control-token strings in the text are recognised as such.
+    fn tokenize<'a>(&'a self, text: &'a str, add_special: bool) -> BoxFuture<'a, Result<Vec<u32>>>;
+
+    /// Token ids of messages rendered by the chat template, with the assistant's turn
+    /// opened when `add_generation_prompt`.
+    fn tokenize_chat<'a>(
+        &'a self,
+        messages: &'a [ChatMessage],
+        add_generation_prompt: bool,
+    ) -> BoxFuture<'a, Result<Vec<u32>>>;
+
+    /// Text of token ids (every id must be in the vocabulary).
+    fn detokenize<'a>(
+        &'a self,
+        ids: &'a [u32],
+        skip_special: bool,
+    ) -> BoxFuture<'a, Result<String>>;
 }
 
 /// Hex SHA-256 of a file, streamed.

@@ -54,6 +54,8 @@ pub struct MistralEngine {
     /// end tokens, so a finished grammar would otherwise force that token forever: these
     /// are stop tokens for constrained requests.
     grammar_eos: Vec<u32>,
+    /// The tokenizer's facts from the GGUF header.
+    tokenizer: crate::tokenizer::TokenizerFacts,
 }
 
 /// Special tokens llguidance's tokenizer adapter (toktrie_hf_tokenizers) treats as EOS.
@@ -86,6 +88,12 @@ impl MistralEngine {
         let control_tokens = {
             let p = opts.model_path.clone();
             tokio::task::spawn_blocking(move || crate::gguf::control_tokens(&p))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))??
+        };
+        let tokenizer = {
+            let p = opts.model_path.clone();
+            tokio::task::spawn_blocking(move || crate::tokenizer::TokenizerFacts::read(&p))
                 .await
                 .map_err(|e| Error::Internal(e.to_string()))??
         };
@@ -155,9 +163,10 @@ impl MistralEngine {
             running: Arc::new(AtomicUsize::new(0)),
             grammar_eos: Vec::new(),
             control_tokens,
+            tokenizer,
         };
         for name in LLG_EOS_NAMES {
-            let toks = engine.tokenize(name).await?;
+            let toks = engine.tokenize_text(name, false).await?;
             if let [id] = toks[..] {
                 engine.grammar_eos.push(id);
             }
@@ -165,22 +174,67 @@ impl MistralEngine {
         Ok(engine)
     }
 
-    /// Token ids of a plain string (special tokens recognised, none added).
-    async fn tokenize(&self, text: &str) -> Result<Vec<u32>> {
-        let (tx, mut rx) = mpsc::channel(1);
-        self.send(Request::Tokenize(TokenizationRequest {
-            text: Either::Right(text.to_string()),
-            tools: None,
-            add_generation_prompt: false,
-            add_special_tokens: false,
-            enable_thinking: None,
-            reasoning_effort: None,
-            response: tx,
-        }))?;
-        rx.recv()
+    /// Token ids of a plain string (special tokens recognised, BOS added if asked).
+    async fn tokenize_text(&self, text: &str, add_special: bool) -> Result<Vec<u32>> {
+        self.tokenize_request(Either::Right(text.to_string()), false, add_special)
             .await
-            .ok_or_else(|| Error::Internal("tokenizer dropped the request".into()))?
-            .map_err(|e| Error::Internal(format!("tokenize: {e:#}")))
+    }
+
+    /// Token ids of messages through the chat template (client text escaped).
+    async fn template_tokens(
+        &self,
+        messages: &[ChatMessage],
+        add_generation_prompt: bool,
+    ) -> Result<Vec<u32>> {
+        let text = Either::Left(to_template(messages, &self.control_tokens));
+        self.tokenize_request(text, add_generation_prompt, true)
+            .await
+    }
+
+    /// One request to the engine's tokenizer. A chat template that rejects the messages
+    /// (roles out of order, a role it does not know) is the client's error.
+    async fn tokenize_request(
+        &self,
+        text: Either<Vec<IndexMap<String, mistralrs_core::MessageContent>>, String>,
+        add_generation_prompt: bool,
+        add_special_tokens: bool,
+    ) -> Result<Vec<u32>> {
+        let templated = text.is_left();
+        let answer = self
+            .ask(|response| {
+                Request::Tokenize(TokenizationRequest {
+                    text,
+                    tools: None,
+                    add_generation_prompt,
+                    add_special_tokens,
+                    enable_thinking: None,
+                    reasoning_effort: None,
+                    response,
+                })
+            })
+            .await?;
+        answer.map_err(|e| match templated {
+            true => Error::Invalid(format!(
+                "the chat template cannot render these messages: {e:#}"
+            )),
+            false => Error::Internal(format!("tokenize: {e:#}")),
+        })
+    }
+
+    /// Sends a request that answers on a channel and waits for the answer. The engine
+    /// replies with `expect` on that channel (it panics, and restarts with every generation
+    /// in flight lost, if the receiver is gone), so the receiver lives in a task of its own
+    /// until the answer comes, even when the caller's client has left.
+    async fn ask<T: Send + 'static>(
+        &self,
+        request: impl FnOnce(mpsc::Sender<anyhow::Result<T>>) -> Request,
+    ) -> Result<anyhow::Result<T>> {
+        let (tx, mut rx) = mpsc::channel(1);
+        self.send(request(tx))?;
+        tokio::spawn(async move { rx.recv().await })
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .ok_or_else(|| Error::Internal("the engine dropped the request".into()))
     }
 
     fn send(&self, request: Request) -> Result<()> {
@@ -226,23 +280,41 @@ impl Engine for MistralEngine {
         &'a self,
         messages: &'a [ChatMessage],
     ) -> BoxFuture<'a, Result<usize>> {
+        async move { Ok(self.template_tokens(messages, true).await?.len()) }.boxed()
+    }
+
+    fn tokenizer(&self) -> &crate::tokenizer::TokenizerFacts {
+        &self.tokenizer
+    }
+
+    fn tokenize<'a>(&'a self, text: &'a str, add_special: bool) -> BoxFuture<'a, Result<Vec<u32>>> {
+        self.tokenize_text(text, add_special).boxed()
+    }
+
+    fn tokenize_chat<'a>(
+        &'a self,
+        messages: &'a [ChatMessage],
+        add_generation_prompt: bool,
+    ) -> BoxFuture<'a, Result<Vec<u32>>> {
+        self.template_tokens(messages, add_generation_prompt)
+            .boxed()
+    }
+
+    fn detokenize<'a>(
+        &'a self,
+        ids: &'a [u32],
+        skip_special: bool,
+    ) -> BoxFuture<'a, Result<String>> {
         async move {
-            let (tx, mut rx) = mpsc::channel(1);
-            self.send(Request::Tokenize(TokenizationRequest {
-                text: Either::Left(to_template(messages, &self.control_tokens)),
-                tools: None,
-                add_generation_prompt: true,
-                add_special_tokens: true,
-                enable_thinking: None,
-                reasoning_effort: None,
-                response: tx,
-            }))?;
-            let toks = rx
-                .recv()
-                .await
-                .ok_or_else(|| Error::Internal("tokenizer dropped the request".into()))?
-                .map_err(|e| Error::Internal(format!("tokenize: {e:#}")))?;
-            Ok(toks.len())
+            self.ask(|response| {
+                Request::Detokenize(mistralrs_core::DetokenizationRequest {
+                    tokens: ids.to_vec(),
+                    skip_special_tokens: skip_special,
+                    response,
+                })
+            })
+            .await?
+            .map_err(|e| Error::Internal(format!("detokenize: {e:#}")))
         }
         .boxed()
     }

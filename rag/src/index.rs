@@ -27,7 +27,9 @@ pub use crate::params::{HnswParams, IndexParams};
 use crate::store::{self, EmbedderInfo, Manifest, FORMAT_VERSION};
 
 /// Which retriever(s) to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// HNSW over embeddings only.

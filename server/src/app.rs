@@ -66,6 +66,7 @@ struct Inner {
     metrics: metrics::Metrics,
     store: Arc<dyn store::Store>,
     limits: auth::Limits,
+    key_cache: auth::KeyCache,
     summaries: OnceLock<tokio::sync::mpsc::Sender<triage::SummaryJob>>,
 }
 
@@ -84,6 +85,7 @@ impl AppState {
                 metrics: metrics::Metrics::default(),
                 store,
                 limits: auth::Limits::default(),
+                key_cache: auth::KeyCache::default(),
                 summaries: OnceLock::new(),
             }),
         }
@@ -151,6 +153,11 @@ impl AppState {
     /// Per-key limits.
     pub fn limits(&self) -> &auth::Limits {
         &self.inner.limits
+    }
+
+    /// Keys verified recently (used only while the database is unreachable).
+    pub fn key_cache(&self) -> &auth::KeyCache {
+        &self.inner.key_cache
     }
 
     /// The engine if it is loaded.

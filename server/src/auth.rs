@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -22,7 +23,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ApiError;
-use crate::store::{now_ms, Actor, ApiKey, KeyRole, KeySettings, Store};
+use crate::store::{now_ms, Actor, ApiKey, KeyRole, KeySettings, Store, StoreError};
 use medserve_guardrails::policy::Audience;
 
 /// How requests are authenticated.
@@ -43,6 +44,18 @@ pub struct LimitDefaults {
     pub rpm: u32,
     /// Concurrent chat generations per key.
     pub max_streams: u32,
+    /// Replicas sharing the database; each enforces its share of a key's limits.
+    pub replicas: u32,
+}
+
+impl LimitDefaults {
+    /// This replica's share of a key's limit: `limit / replicas`, rounded up (never 0).
+    /// With a load balancer spreading requests evenly the replicas together admit the
+    /// limit (plus at most `replicas - 1` from the rounding); a balancer that sends one
+    /// key everywhere else admits less, never more.
+    pub fn share(&self, limit: u32) -> u32 {
+        limit.div_ceil(self.replicas.max(1)).max(1)
+    }
 }
 
 impl Default for LimitDefaults {
@@ -50,6 +63,7 @@ impl Default for LimitDefaults {
         Self {
             rpm: 120,
             max_streams: 4,
+            replicas: 1,
         }
     }
 }
@@ -73,11 +87,13 @@ pub enum Action {
     Audit,
     /// `GET /v1/training/export`.
     TrainingExport,
+    /// `/v1/admin/keys...`: list, create and revoke keys.
+    ManageKeys,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::Catalogue,
         Action::Chat,
         Action::Embeddings,
@@ -86,6 +102,7 @@ impl Action {
         Action::Assessments,
         Action::Audit,
         Action::TrainingExport,
+        Action::ManageKeys,
     ];
 }
 
@@ -98,7 +115,7 @@ pub fn allowed(role: KeyRole, action: Action) -> bool {
         (_, Catalogue)
             | (PatientApp, Chat)
             | (Nurse, Chat | Embeddings | RunTool | Assessments)
-            | (Admin, Metrics | Audit)
+            | (Admin, Metrics | Audit | ManageKeys)
             | (Ml, Metrics | Embeddings | TrainingExport)
     )
 }
@@ -110,6 +127,7 @@ impl Action {
             Action::Assessments => Some("assessment.access"),
             Action::Audit => Some("audit.read"),
             Action::TrainingExport => Some("training.export"),
+            Action::ManageKeys => Some("key.manage"),
             _ => None,
         }
     }
@@ -206,14 +224,52 @@ fn token_id(token: &str) -> Option<&str> {
     (id.len() == 13 && secret.len() == 64).then_some(id)
 }
 
-/// Checks a bearer token against the store.
-pub fn verify(store: &dyn Store, token: &str) -> Result<ApiKey, ApiError> {
+/// How long a key checked against the store may be accepted from memory while the
+/// database cannot be reached.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// Keys this replica verified against the store, with when. Consulted only while the
+/// database is unreachable, so revocation (which needs the database) is honoured on the
+/// next request whenever the database is up, and emergency answers still reach a key that
+/// was in use when the database went down.
+#[derive(Default)]
+pub struct KeyCache {
+    seen: Mutex<HashMap<String, (ApiKey, Instant)>>,
+}
+
+impl KeyCache {
+    fn remember(&self, key: &ApiKey) {
+        if let Ok(mut m) = self.seen.lock() {
+            m.insert(key.id.clone(), (key.clone(), Instant::now()));
+        }
+    }
+
+    fn recall(&self, id: &str) -> Option<ApiKey> {
+        let m = self.seen.lock().ok()?;
+        let (key, at) = m.get(id)?;
+        (at.elapsed() < KEY_CACHE_TTL).then(|| key.clone())
+    }
+}
+
+/// Checks a bearer token against the store (and, while the database is unreachable,
+/// against the keys verified in the last [`KEY_CACHE_TTL`]).
+pub fn verify(store: &dyn Store, cache: &KeyCache, token: &str) -> Result<ApiKey, ApiError> {
     let invalid = || ApiError::Unauthorized {
         message: "Incorrect API key provided.".into(),
         code: "invalid_api_key",
     };
     let id = token_id(token).ok_or_else(invalid)?;
-    let key = store.key(id)?.ok_or_else(invalid)?;
+    let key = match store.key(id) {
+        Ok(k) => k.ok_or_else(invalid)?,
+        Err(StoreError::Unavailable(e)) => match cache.recall(id) {
+            Some(k) => {
+                tracing::warn!(key = %id, error = %e, "database unavailable: key accepted from this replica's last check");
+                k
+            }
+            None => return Err(StoreError::Unavailable(e).into()),
+        },
+        Err(e) => return Err(e.into()),
+    };
     let presented = Sha256::digest(token.as_bytes());
     let stored = hex::decode(&key.secret_sha256).map_err(|_| invalid())?;
     if !bool::from(presented.as_slice().ct_eq(&stored)) {
@@ -225,6 +281,7 @@ pub fn verify(store: &dyn Store, token: &str) -> Result<ApiKey, ApiError> {
             code: "invalid_api_key",
         });
     }
+    cache.remember(&key);
     Ok(key)
 }
 
@@ -330,7 +387,12 @@ mod tests {
             ),
             (
                 KeyRole::Admin,
-                &[Action::Catalogue, Action::Metrics, Action::Audit],
+                &[
+                    Action::Catalogue,
+                    Action::Metrics,
+                    Action::Audit,
+                    Action::ManageKeys,
+                ],
             ),
             (
                 KeyRole::Ml,

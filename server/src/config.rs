@@ -81,7 +81,8 @@ pub struct ServeArgs {
     /// development only: refused on a non-loopback address) [default: keys].
     #[arg(long, env = "MEDSERVE_AUTH")]
     pub auth: Option<String>,
-    /// The store: SQLite database file (created, migrated on start) [default: data/medserve.db].
+    /// The store: a SQLite database file, or a `postgres://` URL for replicas sharing one
+    /// database (created, migrated on start) [default: data/medserve.db].
     #[arg(long, env = "MEDSERVE_DB")]
     pub db: Option<PathBuf>,
     /// Requests per minute per key, where the key sets none [default: 120].
@@ -90,6 +91,10 @@ pub struct ServeArgs {
     /// Concurrent generations per key, where the key sets none [default: 4].
     #[arg(long, env = "MEDSERVE_MAX_STREAMS_PER_KEY")]
     pub max_streams_per_key: Option<u32>,
+    /// Replicas sharing one database: each enforces its share (rounded up) of every
+    /// key's rate and concurrency limit [default: 1].
+    #[arg(long, env = "MEDSERVE_REPLICAS")]
+    pub replicas: Option<u32>,
     /// Open connections at once; more are closed at once.
     #[arg(long, env = "MEDSERVE_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
@@ -237,6 +242,7 @@ impl ServeArgs {
             db: self.db.or(file.db),
             rate_limit_rpm: self.rate_limit_rpm.or(file.rate_limit_rpm),
             max_streams_per_key: self.max_streams_per_key.or(file.max_streams_per_key),
+            replicas: self.replicas.or(file.replicas),
             max_connections: self.max_connections.or(file.max_connections),
             header_timeout_secs: self.header_timeout_secs.or(file.header_timeout_secs),
             idle_timeout_secs: self.idle_timeout_secs.or(file.idle_timeout_secs),
@@ -287,6 +293,13 @@ impl ServeArgs {
             return Err(invalid(
                 "max_streams_per_key",
                 format!("must be 1..=10000, got {max_streams}"),
+            ));
+        }
+        let replicas = args.replicas.unwrap_or(1);
+        if !(1..=1000).contains(&replicas) {
+            return Err(invalid(
+                "replicas",
+                format!("must be 1..=1000, got {replicas}"),
             ));
         }
         let port = args.port.unwrap_or(8080);
@@ -363,7 +376,11 @@ impl ServeArgs {
                     write: secs("write_timeout_secs", args.write_timeout_secs, 30)?,
                 }
             },
-            limits: crate::auth::LimitDefaults { rpm, max_streams },
+            limits: crate::auth::LimitDefaults {
+                rpm,
+                max_streams,
+                replicas,
+            },
             addr: SocketAddr::new(ip, port),
             model,
             model_id: args.model_id,

@@ -221,6 +221,9 @@ enum IndexCommand {
 
 #[derive(Debug, Subcommand)]
 enum EvalCommand {
+    /// Every suite through the HTTP API of a running server (any OpenAI-compatible one):
+    /// report.json and report.html in --out.
+    Run(RunArgs),
     /// Input guardrails: the labelled red-flag set, MedSafetyBench refusals and MedQuAD
     /// false refusals.
     Guardrails {
@@ -231,8 +234,6 @@ enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Tool-call validity of the real model with and without constrained decoding, and
-    /// the per-token cost of the constraint.
     /// PHI leakage of the training log: synthetic messages with planted identifiers of
     /// every type, written through the real de-identification and store, then searched.
     Phi {
@@ -254,7 +255,12 @@ enum EvalCommand {
         /// Concurrent writers of the group-commit run.
         #[arg(long, default_value_t = 32)]
         writers: usize,
+        /// Also measure PostgreSQL at this URL (a scratch database: the records stay).
+        #[arg(long)]
+        postgres: Option<String>,
     },
+    /// Tool-call validity of the real model with and without constrained decoding, and
+    /// the per-token cost of the constraint.
     Tools {
         /// GGUF model.
         #[arg(long, default_value = "models/SmolLM2-135M-Instruct.Q8_0.gguf")]
@@ -272,6 +278,53 @@ enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `medserve eval run`'s options.
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Base URL of any OpenAI-compatible server (`http://host:port`).
+    #[arg(long)]
+    base_url: String,
+    /// Bearer key for chat, embeddings and the model list.
+    #[arg(long, env = "MEDSERVE_EVAL_KEY", hide_env_values = true)]
+    key: Option<String>,
+    /// Key allowed to read the training export (the phi suite; skipped without it).
+    #[arg(long, env = "MEDSERVE_EVAL_EXPORT_KEY", hide_env_values = true)]
+    export_key: Option<String>,
+    /// Chat model id (default: the first the server lists).
+    #[arg(long)]
+    model: Option<String>,
+    /// all, or suites separated by commas: triage, safety, phi, tools, retrieval, qa,
+    /// latency.
+    #[arg(long, default_value = "all")]
+    suite: Vec<String>,
+    /// Folder for report.json, report.html and the converted sets.
+    #[arg(long)]
+    out: PathBuf,
+    /// A previous run's folder: each figure beside its old value; exit code 3 when one
+    /// regressed beyond its 95% interval.
+    #[arg(long)]
+    compare: Option<PathBuf>,
+    /// The set manifest.
+    #[arg(long, default_value = "benches/eval/sets.toml")]
+    sets: PathBuf,
+    /// Folder holding medquad/ and pubmedqa/.
+    #[arg(long, default_value = "../shared/data")]
+    shared_data: PathBuf,
+    /// Items per set at most (a seeded sample; default: each set's own default, all
+    /// items for the labelled sets).
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Sample seed.
+    #[arg(long, default_value_t = 20261204)]
+    seed: u64,
+    /// Requests in flight at most.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// No progress bars.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -314,7 +367,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
-    use medserve_server::store::{sqlite::SqliteStore, Actor, KeyRole, KeySettings, Store};
+    use medserve_server::store::{Actor, KeyRole, KeySettings};
     match cmd {
         KeysCommand::Create {
             role,
@@ -331,8 +384,8 @@ fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
             anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
             anyhow::ensure!(rpm != Some(0), "--rpm must be at least 1");
             anyhow::ensure!(max_streams != Some(0), "--max-streams must be at least 1");
-            let store =
-                SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            let store = medserve_server::store::open(&db.to_string_lossy())
+                .with_context(|| format!("opening {}", redact_db(&db)))?;
             let (key, secret) = medserve_server::auth::generate_key(
                 role,
                 &name,
@@ -352,16 +405,16 @@ fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
             println!("{secret}");
         }
         KeysCommand::List { db } => {
-            let store =
-                SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            let store = medserve_server::store::open(&db.to_string_lossy())
+                .with_context(|| format!("opening {}", redact_db(&db)))?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&store.keys(&Actor::cli())?)?
             );
         }
         KeysCommand::Revoke { id, db } => {
-            let store =
-                SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            let store = medserve_server::store::open(&db.to_string_lossy())
+                .with_context(|| format!("opening {}", redact_db(&db)))?;
             anyhow::ensure!(
                 store.revoke_key(&id, &Actor::cli())?,
                 "no active key with id {id}"
@@ -372,10 +425,22 @@ fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A `--db` value for logs and errors: a PostgreSQL URL without its password.
+fn redact_db(db: &std::path::Path) -> String {
+    let s = db.to_string_lossy();
+    match (s.find("://"), s.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => match s[scheme + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:***{}", &s[..scheme + 3], &s[at..]),
+            None => s.to_string(),
+        },
+        _ => s.to_string(),
+    }
+}
+
 fn training(cmd: TrainingCommand) -> anyhow::Result<()> {
     use medserve_server::care::training::Format;
     use medserve_server::store::export::export;
-    use medserve_server::store::{sqlite::SqliteStore, Actor};
+    use medserve_server::store::Actor;
     let TrainingCommand::Export {
         format,
         min_quality,
@@ -389,19 +454,20 @@ fn training(cmd: TrainingCommand) -> anyhow::Result<()> {
         (0.0..=1.0).contains(&min_quality),
         "--min-quality must be between 0 and 1"
     );
-    let store = SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    let store = medserve_server::store::open(&db.to_string_lossy())
+        .with_context(|| format!("opening {}", redact_db(&db)))?;
     let n = match &out {
         Some(path) => {
             let tmp = path.with_extension("partial");
             let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-            let n = export(&store, format, min_quality, &Actor::cli(), &mut f)?;
+            let n = export(store.as_ref(), format, min_quality, &Actor::cli(), &mut f)?;
             std::io::Write::flush(&mut f)?;
             drop(f);
             std::fs::rename(&tmp, path)?;
             n
         }
         None => export(
-            &store,
+            store.as_ref(),
             format,
             min_quality,
             &Actor::cli(),
@@ -588,6 +654,36 @@ fn guardrails(cmd: GuardrailsCommand) -> anyhow::Result<()> {
 fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
     use medserve_guardrails::{eval, red_flags_eval};
     match cmd {
+        EvalCommand::Run(a) => {
+            let opts = crate::eval::run::Options {
+                base_url: a.base_url,
+                key: a.key,
+                export_key: a.export_key,
+                model: a.model,
+                suites: a.suite,
+                out: a.out,
+                compare: a.compare,
+                sets: a.sets,
+                shared_data: a.shared_data,
+                limit: a.limit,
+                seed: a.seed,
+                concurrency: a.concurrency,
+                quiet: a.quiet,
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let report = rt.block_on(crate::eval::run::run(&opts))?;
+            print!("{}", crate::eval::run::report::text(&report));
+            println!("wrote {}", opts.out.join("report.html").display());
+            if report
+                .comparison
+                .as_ref()
+                .is_some_and(|c| c.regressions > 0)
+            {
+                std::process::exit(crate::eval::run::REGRESSION_EXIT);
+            }
+        }
         EvalCommand::Phi { n, seed, json } => {
             anyhow::ensure!(n >= 1, "--n must be at least 1");
             let report = crate::eval::phi::run(n, seed)?;
@@ -596,12 +692,19 @@ fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             }
         }
-        EvalCommand::Store { records, writers } => {
+        EvalCommand::Store {
+            records,
+            writers,
+            postgres,
+        } => {
             anyhow::ensure!(
                 records >= 1 && writers >= 1,
                 "--records and --writers must be at least 1"
             );
-            println!("{}", crate::eval::store::run(records, writers)?);
+            println!(
+                "{}",
+                crate::eval::store::run(records, writers, postgres.as_deref())?
+            );
         }
         EvalCommand::Tools {
             model,
@@ -754,9 +857,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {}", cfg.addr))?;
         tracing::info!(addr = %listener.local_addr()?, "listening; loading model");
-        let store = medserve_server::store::sqlite::SqliteStore::open(&cfg.db)
-            .with_context(|| format!("opening the store {}", cfg.db.display()))?;
-        tracing::info!(db = %cfg.db.display(), auth = ?cfg.auth, "store ready");
+        // Off the async workers: the PostgreSQL client blocks on its own runtime.
+        let db = cfg.db.to_string_lossy().to_string();
+        let store = tokio::task::spawn_blocking(move || medserve_server::store::open(&db))
+            .await?
+            .with_context(|| format!("opening the store {}", redact_db(&cfg.db)))?;
+        tracing::info!(db = %redact_db(&cfg.db), auth = ?cfg.auth, "store ready");
         let state = AppState::new(
             ServerSettings {
                 max_inflight: cfg.max_num_seqs + cfg.max_queue,
@@ -768,7 +874,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 guard: guard.clone(),
                 conn: cfg.conn,
             },
-            Arc::new(store),
+            store,
         );
         let loader_state = state.clone();
         let opts = MistralOptions {

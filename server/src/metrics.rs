@@ -93,6 +93,11 @@ const FAMILIES: &[(&str, &str, &str)] = &[
         "Answers replaced by the fixed emergency text, by category.",
     ),
     (
+        "medserve_moderations_total",
+        "counter",
+        "Texts moderated (/v1/moderations), by flagged and the chat route's decision.",
+    ),
+    (
         "medserve_tool_calls_total",
         "counter",
         "Tool calls by tool and where they ran (client, server).",

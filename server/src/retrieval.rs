@@ -24,7 +24,7 @@ pub struct Retriever {
 }
 
 /// `medserve.retrieval` in a request.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetrievalOptions {
     /// `false` turns retrieval off for this request (default: on when an index is loaded).
@@ -48,6 +48,8 @@ pub struct ChunkFact {
     pub id: String,
     /// Source document.
     pub doc_id: String,
+    /// The document's title.
+    pub title: String,
     /// Citation URL.
     pub url: String,
     /// The score the list is ordered by (RRF for hybrid, cosine for dense, BM25 for
@@ -128,6 +130,7 @@ pub fn retrieve(
         .map(|h| ChunkFact {
             id: h.chunk_id.clone(),
             doc_id: h.doc_id.clone(),
+            title: h.title.clone(),
             url: h.url.clone(),
             score: h.fused_score,
             dense_rank: h.dense_rank,

@@ -1,14 +1,18 @@
 //! The care-workflow store: API keys, assessment reports and their revisions, the
 //! de-identified training log and the append-only audit log.
 //!
-//! [`Store`] is a small synchronous trait (async callers use `spawn_blocking`), so a
-//! PostgreSQL backend can follow for multi-replica deployments. The default is
-//! [`sqlite::SqliteStore`]: SQLite in WAL mode with `synchronous=FULL` and group commit,
-//! where a write returns only after the transaction holding it is on disk. Nothing the
+//! [`Store`] is a small synchronous trait (async callers use `spawn_blocking`) with two
+//! backends: [`sqlite::SqliteStore`], the embedded default (WAL, `synchronous=FULL`, group
+//! commit), and [`postgres::PgStore`] for replicas sharing one database. On both a write
+//! returns only after the transaction holding it has committed durably; [`open`] picks the
+//! backend from the `--db` value. Nothing the
 //! store holds is raw patient text: callers de-identify before they write.
 
+pub mod conformance;
 pub mod export;
+pub mod postgres;
 pub mod sqlite;
+mod workflow;
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +50,12 @@ pub enum StoreError {
     /// No such record.
     #[error("{0} not found")]
     NotFound(String),
+    /// The database cannot be reached (down, restarting, network): retry later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// PostgreSQL refused the operation.
+    #[error("postgres: {0}")]
+    Postgres(String),
 }
 
 /// Result of store operations.
@@ -195,12 +205,27 @@ pub trait Store: Send + Sync {
     fn audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>>;
 }
 
+/// Opens the store a `--db` value names: a `postgres://` or `postgresql://` URL, else a
+/// SQLite file path.
+pub fn open(db: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
+    if postgres::is_url(db) {
+        Ok(std::sync::Arc::new(postgres::PgStore::open(db)?))
+    } else {
+        Ok(std::sync::Arc::new(sqlite::SqliteStore::open(
+            std::path::Path::new(db),
+        )?))
+    }
+}
+
 impl From<StoreError> for crate::error::ApiError {
     fn from(e: StoreError) -> Self {
         use crate::error::ApiError;
         match e {
             StoreError::Conflict(m) => ApiError::Conflict(m),
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            StoreError::Unavailable(_) => {
+                ApiError::Unavailable("the database is unavailable; retry shortly")
+            }
             other => ApiError::Internal(format!("store: {other}")),
         }
     }

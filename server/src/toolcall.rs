@@ -562,7 +562,7 @@ fn is_free(o: &serde_json::Map<String, Value>, ty: &str) -> bool {
 
 /// Caps every unbounded string at `chars` characters and array at [`FREE_ITEMS`] items
 /// (never below the schema's own `minLength` / `minItems`, which would make it
-/// unsatisfiable).
+/// unsatisfiable), and closes objects with named properties to other keys.
 fn cap(schema: &mut Value, chars: usize) {
     match schema {
         Value::Object(o) => {
@@ -576,6 +576,14 @@ fn cap(schema: &mut Value, chars: usize) {
             if is_free(o, "array") {
                 let n = FREE_ITEMS.max(min(o, "minItems"));
                 o.insert("maxItems".into(), json!(n));
+            }
+            // Properties the schema does not name are allowed by default, and unbounded:
+            // a budgeted value has only the named ones (still a valid value).
+            if o.contains_key("properties")
+                && !o.contains_key("additionalProperties")
+                && !o.contains_key("patternProperties")
+            {
+                o.insert("additionalProperties".into(), json!(false));
             }
             for (k, v) in o.iter_mut() {
                 if !matches!(k.as_str(), "enum" | "const" | "default" | "examples") {
@@ -607,6 +615,48 @@ fn bounded_schema(schema: &Value, max_tokens: Option<usize>) -> Value {
         );
     }
     s
+}
+
+/// Longest key of a budgeted `json_object` answer, in characters.
+const OBJECT_KEY_CHARS: usize = 16;
+/// Tokens of a budgeted structured answer outside its values (braces, separators).
+const OBJECT_OVERHEAD_TOKENS: usize = 8;
+
+/// The schema a structured answer (`response_format`) is generated from when the client set
+/// `max_tokens`: one line with fixed separators, and bounded so that the answer can close
+/// within the budget (at [`CHARS_PER_TOKEN`]). A `json_schema` keeps its own structure with
+/// its unbounded strings and arrays capped ([`bounded_schema`]); `json_object` (any object)
+/// becomes a flat object of at most 8 keys of up to 16 characters whose values are short
+/// strings, integers, booleans or null — still a JSON object, one that fits. Without
+/// `max_tokens` the schema is used as given.
+pub fn structured_within(schema: &Value, max_tokens: Option<usize>, any_object: bool) -> Value {
+    let Some(n) = max_tokens else {
+        return schema.clone();
+    };
+    if !any_object {
+        return bounded_schema(schema, Some(n));
+    }
+    let chars = n.saturating_sub(OBJECT_OVERHEAD_TOKENS).max(4) * CHARS_PER_TOKEN;
+    // Each key costs its name, quotes and separators (~ the key length again).
+    let keys = (chars / 48).clamp(1, 8);
+    let value_chars = (chars / keys)
+        .saturating_sub(2 * OBJECT_KEY_CHARS)
+        .clamp(4, 512);
+    json!({
+        "type": "object",
+        "patternProperties": {
+            format!("^[A-Za-z_][A-Za-z0-9_]{{0,{}}}$", OBJECT_KEY_CHARS - 1): {"anyOf": [
+                {"type": "string", "maxLength": value_chars},
+                {"type": "integer", "minimum": -1_000_000_000i64, "maximum": 1_000_000_000i64},
+                {"type": "boolean"},
+                {"type": "null"}
+            ]}
+        },
+        "additionalProperties": false,
+        "minProperties": 1,
+        "maxProperties": keys,
+        "x-guidance": {"whitespace_flexible": false, "key_separator": ": ", "item_separator": ", "}
+    })
 }
 
 fn calls_grammar(

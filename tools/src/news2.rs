@@ -19,7 +19,7 @@ use crate::{Error, Result, ToolDefinition};
 pub const NAME: &str = "news2";
 
 /// Level of consciousness on the ACVPU scale.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Consciousness {
     /// Alert (0 points).

@@ -5,6 +5,7 @@
 
 mod answer;
 pub mod budget;
+pub mod choices;
 pub mod finish;
 pub mod guard;
 pub mod output;
@@ -410,10 +411,8 @@ pub async fn complete(
     // The key's own bound on concurrent generations (none in open mode).
     let key_permit = match principal.role {
         Some(_) => {
-            let max = principal
-                .settings
-                .max_streams
-                .unwrap_or(state.settings().limits.max_streams);
+            let limits = &state.settings().limits;
+            let max = limits.share(principal.settings.max_streams.unwrap_or(limits.max_streams));
             Some(
                 state
                     .limits()
@@ -501,7 +500,18 @@ pub async fn complete(
     )?;
 
     let want_logprobs = job.sampling.logprobs;
-    let structured = job.response_format.schema();
+    // With max_tokens, a structured answer is generated from a schema bounded to fit it.
+    let any_object = matches!(
+        job.response_format,
+        crate::openai::ResponseFormat::JsonObject
+    );
+    let structured = job.response_format.schema().map(|s| {
+        toolcall::structured_within(
+            &s,
+            job.explicit_max_tokens.then_some(budget.total),
+            any_object,
+        )
+    });
     let guard = if structured.is_some() {
         OutputGuard::structured(job.audience)
     } else {

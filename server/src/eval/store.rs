@@ -1,5 +1,6 @@
-//! Store throughput with fsync (`medserve eval store`): one writer waiting for each
-//! commit, then many writers sharing group commits, on the same machine in one run.
+//! Store throughput with durable commits (`medserve eval store`): one writer waiting for
+//! each commit, then many writers sharing commits, on SQLite and (with `--postgres URL`, a
+//! scratch database: the records stay there) on PostgreSQL, in one run.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -46,7 +47,7 @@ struct Run {
     p99: f64,
 }
 
-fn measure(store: &Arc<SqliteStore>, records: usize, writers: usize) -> Result<Run, StoreError> {
+fn measure(store: &Arc<dyn Store>, records: usize, writers: usize) -> Result<Run, StoreError> {
     // Every writer writes the same number; the total may round down to a multiple.
     let per = (records / writers).max(1);
     let t = Instant::now();
@@ -79,34 +80,43 @@ fn measure(store: &Arc<SqliteStore>, records: usize, writers: usize) -> Result<R
     })
 }
 
-/// Runs both measurements on a fresh database in the system temp folder and returns the
-/// table.
-pub fn run(records: usize, writers: usize) -> Result<String, StoreError> {
+/// One backend's two rows.
+fn rows(
+    name: &str,
+    store: &Arc<dyn Store>,
+    records: usize,
+    writers: usize,
+) -> Result<String, StoreError> {
+    // Warm-up: page cache, WAL file, connections.
+    measure(store, 100, 1)?;
+    let seq = measure(store, records, 1)?;
+    let group = measure(store, records, writers)?;
+    Ok(format!(
+        "| {name} | 1 (a commit per record) | {} | {:.0} | {:.2} | {:.2} |\n\
+         | {name} | {writers} at once | {} | {:.0} | {:.2} | {:.2} |\n",
+        seq.records, seq.rate, seq.p50, seq.p99, group.records, group.rate, group.p50, group.p99,
+    ))
+}
+
+/// Runs the measurements on a fresh SQLite database in the system temp folder (and on
+/// `postgres`, when given) and returns the table.
+pub fn run(records: usize, writers: usize, postgres: Option<&str>) -> Result<String, StoreError> {
     let dir = std::env::temp_dir().join(format!(
         "medserve-eval-store-{}",
         uuid::Uuid::new_v4().simple()
     ));
-    let store = Arc::new(SqliteStore::open(&dir.join("bench.db"))?);
-    // Warm-up: page cache, WAL file.
-    measure(&store, 100, 1)?;
-    let seq = measure(&store, records, 1)?;
-    let group = measure(&store, records, writers)?;
-    let n = store.training_records()?.len();
+    let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.join("bench.db"))?);
+    let mut table = String::from(
+        "Store throughput, training records, durable commits (SQLite: WAL, synchronous=FULL, group commit; \
+         PostgreSQL: synchronous_commit=on, a transaction per write, pool of MEDSERVE_DB_POOL connections)\n\n\
+         | backend | writers | records | records/s | commit latency p50 ms | p99 ms |\n|---|---|---|---|---|---|\n",
+    );
+    table.push_str(&rows("SQLite", &sqlite, records, writers)?);
+    drop(sqlite);
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(format!(
-        "Store throughput: SQLite WAL, synchronous=FULL (fsync per commit), training records, {n} stored in all\n\n\
-         | writers | records | records/s | commit latency p50 ms | p99 ms |\n|---|---|---|---|---|\n\
-         | 1 (one commit per record) | {} | {:.0} | {:.2} | {:.2} |\n\
-         | {writers} (group commit) | {} | {:.0} | {:.2} | {:.2} |\n\n\
-         group commit / one writer: {:.1}x\n",
-        seq.records,
-        seq.rate,
-        seq.p50,
-        seq.p99,
-        group.records,
-        group.rate,
-        group.p50,
-        group.p99,
-        group.rate / seq.rate.max(1e-9)
-    ))
+    if let Some(url) = postgres {
+        let pg: Arc<dyn Store> = Arc::new(medserve_server::store::postgres::PgStore::open(url)?);
+        table.push_str(&rows("PostgreSQL", &pg, records, writers)?);
+    }
+    Ok(table)
 }

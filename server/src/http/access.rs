@@ -79,14 +79,19 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
         .into_response();
     };
     let st = state.clone();
-    let key = match tokio::task::spawn_blocking(move || verify(st.store().as_ref(), &token)).await {
+    let key = match tokio::task::spawn_blocking(move || {
+        verify(st.store().as_ref(), st.key_cache(), &token)
+    })
+    .await
+    {
         Ok(Ok(k)) => k,
         Ok(Err(e)) => return e.into_response(),
         Err(e) => return ApiError::Internal(format!("auth task: {e}")).into_response(),
     };
     // The rate limit comes first: refused requests count too, so a key cannot flood the
     // audit log with denials.
-    let rpm = key.settings.rpm.unwrap_or(state.settings().limits.rpm);
+    let limits = &state.settings().limits;
+    let rpm = limits.share(key.settings.rpm.unwrap_or(limits.rpm));
     if let Err(e) = state.limits().check_rate(&key.id, rpm) {
         state.metrics().inc(
             "medserve_rejections_total",

@@ -130,13 +130,20 @@ fn enum_value<T: serde::de::DeserializeOwned>(param: &str, v: &str) -> Result<T,
 }
 
 /// `GET /v1/assessments`: `status` (comma list of open, claimed, closed; default
-/// open,claimed), `urgency`, `mine=true`, `limit` (1-500, default 50).
+/// open,claimed), `urgency`, `mine=true`, `limit` (1-500, default 50). The answer carries
+/// an `ETag`; a request whose `If-None-Match` names the current one gets 304 with no body
+/// (and no audit event: nothing was disclosed), so a dashboard can poll cheaply.
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
+    headers: axum::http::HeaderMap,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let r = list_inner(&state, &principal, q).await;
+) -> Result<Response, ApiError> {
+    let seen = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let r = list_inner(&state, &principal, q, seen).await;
     refused(&state, &principal, "assessment.list", None, r).await
 }
 
@@ -144,7 +151,8 @@ async fn list_inner(
     state: &AppState,
     principal: &Principal,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+    seen: Option<String>,
+) -> Result<Response, ApiError> {
     let q = query_of(q)?;
     check_query(&q, &["status", "urgency", "mine", "limit"])?;
     let mut filter = QueueFilter {
@@ -168,19 +176,29 @@ async fn list_inner(
         Some("true") => filter.claimed_by = Some(principal.actor.key_id.clone()),
         Some(_) => return Err(ApiError::invalid("mine", "`mine` must be true or false")),
     }
+    let items = blocking(state, move |s| s.queue(&filter)).await?;
+    let body = json!({"object": "list", "data": items});
+    let etag = {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(body.to_string().as_bytes());
+        format!("\"{}\"", hex::encode(&digest[..12]))
+    };
+    if seen.as_deref() == Some(etag.as_str()) {
+        return Ok((axum::http::StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
     let actor = principal.actor.clone();
-    let detail =
-        json!({"status": q.get("status"), "urgency": q.get("urgency"), "mine": q.get("mine")});
-    let items = blocking(state, move |s| {
-        let items = s.queue(&filter)?;
-        s.append_audit(
-            AuditEvent::new(&actor, "assessment.list", None, "ok")
-                .detail(json!({"filter": detail, "count": items.len()})),
-        )?;
-        Ok(items)
-    })
+    let detail = json!({"filter": {"status": q.get("status"), "urgency": q.get("urgency"), "mine": q.get("mine")},
+        "count": items_len(&body)});
+    audit(
+        state,
+        AuditEvent::new(&actor, "assessment.list", None, "ok").detail(detail),
+    )
     .await?;
-    Ok(Json(json!({"object": "list", "data": items})))
+    Ok(([(header::ETAG, etag)], Json(body)).into_response())
+}
+
+fn items_len(body: &Value) -> usize {
+    body["data"].as_array().map_or(0, Vec::len)
 }
 
 /// `GET /v1/assessments/{id}`.
@@ -240,13 +258,17 @@ pub async fn revisions(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// The body of claim, accept and override (may be empty for claim and accept).
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ChangeBody {
+pub(crate) struct ChangeBody {
     /// Refuse the change unless the assessment is at this version.
     expected_version: Option<i64>,
+    /// Why (required to override): free text, stored de-identified, at most 2,000 characters.
     note: Option<String>,
+    /// Override: the new urgency.
     urgency: Option<Urgency>,
+    /// Override: the new disposition.
     disposition: Option<Disposition>,
 }
 

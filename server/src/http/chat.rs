@@ -15,5 +15,11 @@ pub async fn chat_completions(
     principal: Principal,
     ApiJson(req): ApiJson<ChatCompletionRequest>,
 ) -> Result<Response, ApiError> {
-    chat::complete(state, principal, req).await
+    match req.n {
+        // Range errors come from the request's own validation.
+        Some(n) if n > 1 && n <= crate::openai::MAX_CHOICES => {
+            chat::choices::complete_n(state, principal, req, n).await
+        }
+        _ => chat::complete(state, principal, req).await,
+    }
 }

@@ -32,7 +32,7 @@ impl Drop for LeftGuard {
 }
 
 /// The request body. Unknown fields are a 400.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmbeddingRequest {
     /// A string or an array of strings (token arrays are rejected: the token ids of another

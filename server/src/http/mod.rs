@@ -2,12 +2,17 @@
 //! handlers that read requests, call the layers below and write responses.
 
 pub mod access;
+pub mod admin;
 pub mod care;
 pub mod chat;
 pub mod embeddings;
 pub mod health;
 pub mod metrics;
+pub mod moderations;
+pub mod openapi;
+pub mod pages;
 pub mod routes;
+pub mod tokenize;
 pub mod tools;
 
 use std::future::Future;

@@ -60,6 +60,33 @@ pub fn check_counts(messages: usize, tools: Option<&Value>) -> Result<(), ApiErr
     Ok(())
 }
 
+/// The texts of one field (`messages`, `input`) against the per-text and total limits;
+/// `param(i)` names text i in the error (`messages[3].content`, `input[3]`).
+pub fn check_texts<'a>(
+    field: &str,
+    texts: impl IntoIterator<Item = &'a str>,
+    param: impl Fn(usize) -> String,
+) -> Result<(), ApiError> {
+    let mut total = 0;
+    for (i, t) in texts.into_iter().enumerate() {
+        let n = t.chars().count();
+        if n > MAX_MESSAGE_CHARS {
+            return Err(ApiError::invalid(
+                param(i),
+                format!("a text may be at most {MAX_MESSAGE_CHARS} characters, got {n}"),
+            ));
+        }
+        total += n;
+    }
+    if total > MAX_REQUEST_CHARS {
+        return Err(ApiError::invalid(
+            field,
+            format!("`{field}` may total at most {MAX_REQUEST_CHARS} characters, got {total}"),
+        ));
+    }
+    Ok(())
+}
+
 /// One message's content against the per-message and per-request limits; returns its
 /// character count.
 pub fn check_message(i: usize, content: &str, so_far: usize) -> Result<usize, ApiError> {

@@ -101,7 +101,7 @@ fn strip_position(msg: &str) -> &str {
 }
 
 /// `POST /v1/chat/completions` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChatCompletionRequest {
     /// Model name (see `GET /v1/models`).
@@ -116,7 +116,7 @@ pub struct ChatCompletionRequest {
     pub temperature: Option<f32>,
     /// Nucleus sampling mass in [0, 1].
     pub top_p: Option<f32>,
-    /// Number of choices (only 1).
+    /// Number of choices, 1-8 (see `crate::chat::choices`).
     pub n: Option<u32>,
     /// Up to 4 stop sequences.
     pub stop: Option<Stop>,
@@ -177,7 +177,7 @@ pub struct ChatCompletionRequest {
 }
 
 /// Non-OpenAI request options, all under one `medserve` object.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MedserveOptions {
     /// Keep only the k most likely tokens when sampling (>= 1).
@@ -215,7 +215,7 @@ pub struct MedserveOptions {
 }
 
 /// `stream_options`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StreamOptions {
     /// Send a final usage chunk.
@@ -225,7 +225,7 @@ pub struct StreamOptions {
 }
 
 /// `stop`: one string or a list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Stop {
     /// One sequence.
@@ -235,7 +235,7 @@ pub enum Stop {
 }
 
 /// One message of the request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestMessage {
     /// Author.
@@ -260,7 +260,7 @@ pub struct RequestMessage {
 }
 
 /// Message content.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Content {
     /// Plain text.
@@ -355,6 +355,9 @@ impl ResponseFormat {
         }
     }
 }
+
+/// Most choices (`n`) per request.
+pub const MAX_CHOICES: u32 = 8;
 
 /// Default bound on model turns of the server-side tool loop.
 pub const DEFAULT_TOOL_ROUNDS: usize = 4;
@@ -530,10 +533,10 @@ impl ChatCompletionRequest {
             }
         }
         if let Some(n) = self.n {
-            if n != 1 {
-                return Err(ApiError::unsupported(
+            if !(1..=MAX_CHOICES).contains(&n) {
+                return Err(ApiError::invalid(
                     "n",
-                    "only one choice per request (n = 1)",
+                    format!("`n` must be 1 to {MAX_CHOICES}, got {n}"),
                 ));
             }
         }

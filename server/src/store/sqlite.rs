@@ -13,9 +13,10 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
 
+use super::workflow::{apply, next_assessment, workflow};
 use super::{
     now_ms, Actor, ApiKey, Assessment, AuditEvent, AuditFilter, Change, KeyRole, NewAssessment,
-    QueueFilter, Revision, Status, Store, StoreError, StoreResult, TrainingRecord,
+    QueueFilter, Revision, Store, StoreError, StoreResult, TrainingRecord,
 };
 
 /// Numbered schema migrations, applied in order on open; `PRAGMA user_version` records the
@@ -95,6 +96,11 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "session owners",
         "ALTER TABLE assessments ADD COLUMN owner TEXT;
         CREATE INDEX assessments_owner_session ON assessments(owner, session_id, status);",
+    ),
+    (
+        "revisions not deleted",
+        "CREATE TRIGGER revisions_no_delete BEFORE DELETE ON assessment_revisions
+            BEGIN SELECT RAISE(ABORT, 'revisions are append-only'); END;",
     ),
 ];
 
@@ -403,20 +409,6 @@ fn load_assessment(conn: &Connection, id: &str) -> StoreResult<Option<Assessment
     row.map(assessment_from_values).transpose()
 }
 
-/// The workflow fields a revision records.
-fn workflow(a: &Assessment) -> Value {
-    json!({
-        "version": a.version,
-        "status": a.status,
-        "urgency": a.urgency,
-        "disposition": a.disposition,
-        "claimed_by": a.claimed_by,
-        "outcome": a.outcome,
-        "note": a.note,
-        "summary": a.report.get("summary").cloned().unwrap_or(Value::Null),
-    })
-}
-
 fn write_assessment(conn: &Connection, a: &Assessment) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO assessments (id, session_id, version, status, urgency, urgency_rank,
@@ -470,77 +462,6 @@ fn write_revision(
             workflow(a).to_string()
         ],
     )?;
-    Ok(())
-}
-
-/// Applies `change` to `a` (the workflow rules), or says why it cannot be applied.
-fn apply(a: &mut Assessment, change: &Change, actor: &Actor) -> StoreResult<()> {
-    let mine = a.claimed_by.as_deref() == Some(actor.key_id.as_str());
-    match change {
-        Change::Claim => match a.status {
-            Status::Open => {
-                a.status = Status::Claimed;
-                a.claimed_by = Some(actor.key_id.clone());
-            }
-            Status::Claimed if mine => {}
-            Status::Claimed => {
-                return Err(StoreError::Conflict(format!(
-                    "assessment {} is already claimed by another nurse",
-                    a.id
-                )))
-            }
-            Status::Closed => {
-                return Err(StoreError::Conflict(format!(
-                    "assessment {} is closed",
-                    a.id
-                )))
-            }
-        },
-        Change::Accept { note } => {
-            if a.status != Status::Claimed || !mine {
-                return Err(StoreError::Conflict(format!(
-                    "assessment {} must be claimed by you before it is accepted",
-                    a.id
-                )));
-            }
-            a.status = Status::Closed;
-            a.outcome = Some("accepted".into());
-            a.note = note.clone();
-        }
-        Change::Override {
-            urgency,
-            disposition,
-            note,
-        } => {
-            if a.status != Status::Claimed || !mine {
-                return Err(StoreError::Conflict(format!(
-                    "assessment {} must be claimed by you before it is overridden",
-                    a.id
-                )));
-            }
-            if let Some(u) = urgency {
-                a.urgency = *u;
-            }
-            if let Some(d) = disposition {
-                a.disposition = *d;
-            }
-            a.status = Status::Closed;
-            a.outcome = Some("overridden".into());
-            a.note = Some(note.clone());
-        }
-        Change::Summary { text } => {
-            if let Some(obj) = a.report.as_object_mut() {
-                obj.insert(
-                    "summary".into(),
-                    text.clone().map(Value::String).unwrap_or(Value::Null),
-                );
-                obj.insert(
-                    "summary_status".into(),
-                    json!(if text.is_some() { "done" } else { "failed" }),
-                );
-            }
-        }
-    }
     Ok(())
 }
 
@@ -626,48 +547,17 @@ impl Store for SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()?;
-            let now = now_ms();
+            let existing = match existing {
+                Some(id) => load_assessment(c, &id)?,
+                None => None,
+            };
             let system = Actor::system();
-            let (a, action, before) =
-                match existing.and_then(|id| load_assessment(c, &id).transpose()) {
-                    Some(old) => {
-                        let old = old?;
-                        let before = workflow(&old);
-                        let mut a = old;
-                        a.version += 1;
-                        // A later trigger in the same session never lowers the urgency a
-                        // nurse or an earlier red flag set.
-                        if new.urgency < a.urgency {
-                            a.urgency = new.urgency;
-                            a.disposition = new.disposition;
-                        }
-                        a.report = crate::care::triage::merge_reports(&a.report, new.report);
-                        a.updated_at = Some(now);
-                        (a, "update", before)
-                    }
-                    None => (
-                        Assessment {
-                            id: format!("par_{}", uuid::Uuid::new_v4().simple()),
-                            session_id: new.session_id,
-                            version: 1,
-                            status: Status::Open,
-                            urgency: new.urgency,
-                            disposition: new.disposition,
-                            claimed_by: None,
-                            outcome: None,
-                            note: None,
-                            report: new.report,
-                            created_at: now,
-                            updated_at: None,
-                        },
-                        "create",
-                        Value::Null,
-                    ),
-                };
+            let owner = new.owner.clone();
+            let (a, action, before) = next_assessment(existing, new, now_ms());
             write_assessment(c, &a)?;
             c.execute(
                 "UPDATE assessments SET owner = ?2 WHERE id = ?1",
-                params![a.id, new.owner],
+                params![a.id, owner],
             )?;
             write_revision(c, &a, action, &system, before)?;
             insert_audit(

@@ -404,3 +404,68 @@ fn a_budgeted_grammar_accepts_short_calls_and_refuses_long_strings() {
         "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\n  \"city\": \"Leeds\"}}\n</tool_call>"
     ));
 }
+
+fn json_grammar(schema: &Value) -> String {
+    format!("start: %json {schema}")
+}
+
+#[test]
+fn a_budgeted_json_object_is_flat_bounded_and_closes_within_the_budget() {
+    let any = json!({"type": "object"});
+    let s = structured_within(&any, Some(60), true);
+    let g = json_grammar(&s);
+    assert!(accepts(
+        &g,
+        r#"{"symptom": "fever", "days": 3, "urgent": false}"#
+    ));
+    assert!(
+        !accepts(&g, r#"{"a": {"b": 1}}"#),
+        "no nesting under a budget"
+    );
+    assert!(!accepts(&g, r#"{"a":"b"}"#), "fixed separators");
+    let long = format!(r#"{{"a": "{}"}}"#, "x".repeat(600));
+    assert!(!accepts(&g, &long), "values are bounded");
+    // The longest answer the grammar allows fits the budget at the assumed rate.
+    let keys = s["maxProperties"].as_u64().unwrap() as usize;
+    let value = s["patternProperties"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()["anyOf"][0]["maxLength"]
+        .as_u64()
+        .unwrap() as usize;
+    let longest = 2 + keys * (OBJECT_KEY_CHARS + 4 + value + 2 + 2);
+    assert!(
+        longest <= 60 * CHARS_PER_TOKEN,
+        "{longest} chars for 60 tokens: {s}"
+    );
+    // Without max_tokens the schema is used as given; a json_schema keeps its structure.
+    assert_eq!(structured_within(&any, None, true), any);
+    let person = json!({"type": "object", "properties": {"name": {"type": "string"}},
+        "required": ["name"], "additionalProperties": false});
+    let b = structured_within(&person, Some(40), false);
+    assert!(
+        b["properties"]["name"]["maxLength"].as_u64().is_some(),
+        "{b}"
+    );
+    assert!(accepts(&json_grammar(&b), r#"{"name": "Ann"}"#));
+}
+
+#[test]
+fn a_budgeted_schema_closes_objects_to_keys_it_does_not_name() {
+    // LangChain's pydantic tools name their properties but leave additionalProperties
+    // unset: under a budget the model must not spend it on keys of its own.
+    let open = json!({"type": "object", "properties": {"rate": {"type": "number"}},
+        "required": ["rate"]});
+    let b = structured_within(&open, Some(64), false);
+    assert_eq!(b["additionalProperties"], false, "{b}");
+    let g = json_grammar(&b);
+    assert!(accepts(&g, r#"{"rate": 24}"#));
+    assert!(!accepts(&g, r#"{"rate": 24, "type": "function"}"#));
+    // An explicit choice is kept.
+    let explicit = json!({"type": "object", "properties": {"a": {"type": "string"}},
+        "additionalProperties": {"type": "integer"}});
+    let b = structured_within(&explicit, Some(64), false);
+    assert_eq!(b["additionalProperties"]["type"], "integer", "{b}");
+}

@@ -2,7 +2,7 @@
 //! audit.
 
 use super::*;
-use crate::store::{Disposition, KeySettings, Urgency};
+use crate::store::{Disposition, KeySettings, Status, Urgency};
 
 fn temp_db(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -328,4 +328,16 @@ fn a_session_belongs_to_its_key_and_a_revision_keeps_clinical_content() {
         json!(["chest pain", "sore throat"])
     );
     assert_eq!(revised.report["scores"]["news2"]["total"], 7);
+}
+
+#[test]
+fn the_store_contract_holds_on_sqlite() {
+    let path = temp_db("conformance");
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+    let raw = |sql: &str| -> Result<(), String> {
+        Connection::open(&path)
+            .and_then(|c| c.execute_batch(sql))
+            .map_err(|e| e.to_string())
+    };
+    crate::store::conformance::run_all(store, &raw);
 }
