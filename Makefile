@@ -42,9 +42,9 @@ models: build
 $(MODEL) models/index/index.json:
 	$(MAKE) models
 
-# The test venv: the official OpenAI SDK, LangChain's OpenAI client and an independent
-# OpenAPI validator. Reinstalled when this list changes.
-PY_DEPS := openai==1.* httpx openapi-spec-validator==0.7.* langchain-openai==1.1.*
+# The test venv: the official OpenAI SDK, LangChain's OpenAI client, lm-evaluation-harness
+# (its API models only: no torch) and an independent OpenAPI validator. Reinstalled when this list changes.
+PY_DEPS := openai==1.* httpx openapi-spec-validator==0.7.* langchain-openai==1.1.* lm-eval[api]==0.4.13
 $(PY_VENV)/.installed: Makefile
 	python3 -m venv $(PY_VENV)
 	$(PY_VENV)/bin/pip install --quiet $(PY_DEPS)

@@ -60,7 +60,7 @@ fn health_ready_and_models() {
         );
         assert_eq!(
             r["data"][0]["medserve"]["endpoints"],
-            json!(["/v1/chat/completions"])
+            json!(["/v1/chat/completions", "/v1/completions"])
         );
         // The embedding model is listed, with the endpoint that serves it.
         assert_eq!(r["data"][1]["id"], "all-MiniLM-L6-v2", "{r}");

@@ -57,3 +57,12 @@ fn langchain_chat_tools_structured_output_embeddings() {
         "langchain checks passed",
     );
 }
+
+/// lm-evaluation-harness (`lm-eval[api]` 0.4, no torch) with `local-completions` and its
+/// remote tokenizer: loglikelihood (echo + prompt logprobs on token-id prompts) checked
+/// against medserve's greedy token, generate_until, and a tiny local multiple-choice task
+/// through `simple_evaluate`.
+#[test]
+fn lm_evaluation_harness_local_completions() {
+    run_client(&python(), HERE, "lm_eval_check.py", "lm-eval checks passed");
+}

@@ -157,4 +157,26 @@ try:
     raise AssertionError("an empty input should fail")
 except openai.BadRequestError as e:
     assert e.body["param"] == "input", e.body
+# Legacy completions: text, echo with prompt logprobs, streaming, n, and a 400.
+clin = {"medserve": {"audience": "clinician"}}
+c = client.completions.create(model=model, prompt="Aspirin is a medicine that", max_tokens=8,
+    temperature=0, extra_body=clin)
+assert c.object == "text_completion" and c.choices[0].text, c
+assert c.usage.completion_tokens >= 1 and c.usage.prompt_tokens >= 4, c
+e = client.completions.create(model=model, prompt="Aspirin is a medicine that", max_tokens=1,
+    temperature=0, echo=True, logprobs=1, extra_body=clin)
+lp = e.choices[0].logprobs
+assert e.choices[0].text.startswith("Aspirin is a medicine that"), e
+assert lp.token_logprobs[0] is None and lp.top_logprobs[0] is None, lp
+assert len(lp.tokens) == len(lp.token_logprobs) == len(lp.text_offset) == c.usage.prompt_tokens + 1, lp
+assert all(x < 0 or x == 0 for x in lp.token_logprobs[1:]), lp
+parts = list(client.completions.create(model=model, prompt=["One", "Two"], max_tokens=4, n=2,
+    temperature=0.7, seed=3, stream=True, extra_body=clin))
+assert sorted({ch.index for p in parts for ch in p.choices}) == [0, 1, 2, 3], parts
+assert parts[-1].choices == [] and parts[-1].model_extra["medserve"]["seed"] == 3, parts[-1]
+try:
+    client.completions.create(model=model, prompt="hi", suffix="there")
+    raise AssertionError("suffix should fail")
+except openai.BadRequestError as err:
+    assert err.body["param"] == "suffix", err.body
 print("sdk checks passed")

@@ -13,8 +13,8 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 
 use crate::{
-    ChatMessage, Engine, Event, EventStream, FinishReason, GenerateRequest, Grammar, ModelInfo,
-    Result, Usage,
+    ChatMessage, CompleteRequest, Engine, Event, EventStream, FinishReason, GenerateRequest,
+    Grammar, ModelInfo, Result, TokenLogprob, Usage,
 };
 
 /// The scripted engine.
@@ -239,6 +239,35 @@ impl Engine for FakeEngine {
             Ok(Box::pin(stream) as EventStream)
         }
         .boxed()
+    }
+
+    /// Plays the script like [`Engine::generate`], the prompt's bytes as one user message.
+    fn complete(&self, request: CompleteRequest) -> BoxFuture<'_, Result<EventStream>> {
+        let bytes: Vec<u8> = request
+            .prompt
+            .iter()
+            .filter_map(|&id| u8::try_from(id).ok())
+            .collect();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        self.generate(GenerateRequest {
+            messages: vec![ChatMessage::new(crate::Role::User, text)],
+            sampling: request.sampling,
+            grammar: None,
+        })
+    }
+
+    /// A uniform model over the 258 byte-level tokens: every token has log(1/258); the
+    /// alternatives are the lowest ids.
+    fn prompt_logprobs<'a>(
+        &'a self,
+        prompt: &'a [u32],
+        top: usize,
+    ) -> BoxFuture<'a, Result<Vec<Option<TokenLogprob>>>> {
+        let vocab = self.tokenizer.vocab.len();
+        let logits = vec![0.0f32; vocab * prompt.len().saturating_sub(1)];
+        let text = |id: u32| self.tokenizer.token_text(id);
+        let out = crate::scoring::score_prompt(&logits, vocab, prompt, top, &text);
+        async move { Ok(out) }.boxed()
     }
 
     fn running(&self) -> usize {

@@ -13,6 +13,7 @@ pub mod fake;
 pub mod gguf;
 pub mod mistral;
 mod sampling;
+pub mod scoring;
 pub mod tokenizer;
 
 use std::collections::HashMap;
@@ -45,6 +46,9 @@ pub enum Error {
     /// Loading a model failed.
     #[error("model load failed: {0}")]
     Load(String),
+    /// The engine could not take the request in time (it waits for other work to end).
+    #[error("{0}")]
+    Busy(String),
     /// Anything else: a bug or a broken engine. The message is for logs, not clients.
     #[error("internal engine error: {0}")]
     Internal(String),
@@ -178,6 +182,15 @@ pub struct GenerateRequest {
     pub grammar: Option<Grammar>,
 }
 
+/// What to generate from a prompt given as token ids (no chat template: `/v1/completions`).
+#[derive(Debug, Clone)]
+pub struct CompleteRequest {
+    /// Prompt token ids, used as they are.
+    pub prompt: Vec<u32>,
+    /// Sampling parameters.
+    pub sampling: Sampling,
+}
+
 /// Why generation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -293,6 +306,19 @@ pub trait Engine: Send + Sync {
     /// Starts a generation. Errors before the first token come back here; later ones
     /// arrive in the stream.
     fn generate(&self, request: GenerateRequest) -> BoxFuture<'_, Result<EventStream>>;
+
+    /// Starts a generation from token ids (no chat template). Errors as for
+    /// [`Engine::generate`].
+    fn complete(&self, request: CompleteRequest) -> BoxFuture<'_, Result<EventStream>>;
+
+    /// The natural-log probability of each prompt token given the tokens before it, with
+    /// the `top` most likely tokens at its position; the first token has no context and
+    /// gets `None`. One forward pass over the whole prompt, run alone in the engine.
+    fn prompt_logprobs<'a>(
+        &'a self,
+        prompt: &'a [u32],
+        top: usize,
+    ) -> BoxFuture<'a, Result<Vec<Option<TokenLogprob>>>>;
 
     /// Number of generations currently running inside the engine.
     fn running(&self) -> usize;

@@ -23,8 +23,8 @@ use tokio::sync::mpsc;
 
 use crate::sampling::{Records, RequestSampler};
 use crate::{
-    ChatMessage, Engine, Error, Event, EventStream, FinishReason, GenerateRequest, Grammar,
-    ModelInfo, Result, TokenLogprob, TopLogprob, Usage,
+    ChatMessage, CompleteRequest, Engine, Error, Event, EventStream, FinishReason,
+    GenerateRequest, Grammar, ModelInfo, Result, TokenLogprob, TopLogprob, Usage,
 };
 
 /// How to run the model.
@@ -56,7 +56,14 @@ pub struct MistralEngine {
     grammar_eos: Vec<u32>,
     /// The tokenizer's facts from the GGUF header.
     tokenizer: crate::tokenizer::TokenizerFacts,
+    /// Generations hold it shared while they run; a prompt scoring pass
+    /// ([`Engine::prompt_logprobs`]) holds it alone, so its prompt step is never batched with
+    /// another (mistral.rs steps raw-logit prompts one at a time).
+    gate: Arc<tokio::sync::RwLock<()>>,
 }
+
+/// Longest a prompt scoring pass waits for the generations running before it to end.
+const SCORING_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Special tokens llguidance's tokenizer adapter (toktrie_hf_tokenizers) treats as EOS.
 const LLG_EOS_NAMES: &[&str] = &["</s>", "<|endoftext|>", "<|end_of_text|>", "<eos>"];
@@ -164,6 +171,7 @@ impl MistralEngine {
             grammar_eos: Vec::new(),
             control_tokens,
             tokenizer,
+            gate: Arc::default(),
         };
         for name in LLG_EOS_NAMES {
             let toks = engine.tokenize_text(name, false).await?;
@@ -225,16 +233,146 @@ impl MistralEngine {
     /// replies with `expect` on that channel (it panics, and restarts with every generation
     /// in flight lost, if the receiver is gone), so the receiver lives in a task of its own
     /// until the answer comes, even when the caller's client has left.
-    async fn ask<T: Send + 'static>(
+    async fn ask<M: Send + 'static>(
         &self,
-        request: impl FnOnce(mpsc::Sender<anyhow::Result<T>>) -> Request,
-    ) -> Result<anyhow::Result<T>> {
+        request: impl FnOnce(mpsc::Sender<M>) -> Request,
+    ) -> Result<M> {
         let (tx, mut rx) = mpsc::channel(1);
         self.send(request(tx))?;
         tokio::spawn(async move { rx.recv().await })
             .await
             .map_err(|e| Error::Internal(e.to_string()))?
             .ok_or_else(|| Error::Internal("the engine dropped the request".into()))
+    }
+
+    /// Sends one generation request (streaming mode) and adapts its responses.
+    /// `prompt_tokens` is the prompt's length where it is needed (stop sequences).
+    async fn start(
+        &self,
+        message: RequestMessage,
+        prompt_tokens: usize,
+        s: &crate::Sampling,
+        grammar: Option<&Grammar>,
+    ) -> Result<EventStream> {
+        let own_usage = matches!(message, RequestMessage::CompletionTokens(_));
+        // Held until the generation's stream ends (see `gate`).
+        let shared = self.gate.clone().read_owned().await;
+        let sampler = Arc::new(RequestSampler::new(s));
+        let records = sampler.records.clone();
+        let params = SamplingParams {
+            // mistral.rs reads `None` as 1.0; 0 makes it take the argmax of what our
+            // sampler hands it, i.e. our choice.
+            temperature: Some(0.0),
+            top_k: None,
+            top_p: None,
+            min_p: None,
+            // Always at least 1: every chunk then names its token, which keeps the
+            // completion count exact when we end a generation on a stop sequence.
+            top_n_logprobs: s.top_logprobs + 1,
+            frequency_penalty: (s.frequency_penalty != 0.0).then_some(s.frequency_penalty),
+            presence_penalty: (s.presence_penalty != 0.0).then_some(s.presence_penalty),
+            repetition_penalty: None,
+            stop_toks: (grammar.is_some() && !self.grammar_eos.is_empty())
+                .then(|| StopTokens::Ids(self.grammar_eos.clone())),
+            max_len: s.max_tokens,
+            logits_bias: None,
+            n_choices: 1,
+            dry_params: None,
+        };
+        // Room for every chunk the sequence can produce: mistral.rs awaits this send
+        // inside its step, so a client that stops reading must never fill it (that
+        // would stall every other sequence). Memory stays bounded by the token budget.
+        let budget = s
+            .max_tokens
+            .unwrap_or(self.info.max_context)
+            .min(self.info.max_context);
+        let (tx, rx) = mpsc::channel(budget + 16);
+        let id = self.runner.next_request_id();
+        let mut req = NormalRequest::new_simple(message, params, tx, id, None, None);
+        req.is_streaming = true;
+        req.return_logprobs = true;
+        req.constraint = match grammar {
+            None => Constraint::None,
+            Some(Grammar::Lark(g)) => Constraint::Lark(g.clone()),
+            Some(Grammar::JsonSchema(v)) => Constraint::JsonSchema(v.clone()),
+        };
+        req.logits_processors = Some(vec![sampler]);
+        self.send(Request::Normal(Box::new(req)))?;
+        let guard = RunningGuard::new(self.running.clone(), shared);
+        let plan = StreamPlan {
+            records,
+            want_logprobs: s.logprobs,
+            top_n: s.top_logprobs,
+            stop: s.stop.clone(),
+            prompt_tokens,
+            own_usage,
+        };
+        Ok(response_stream(rx, plan, guard))
+    }
+
+    /// [`Engine::prompt_logprobs`]: one prompt step that returns the logits of every
+    /// position (mistral.rs `return_raw_logits`; patch 10 keeps it alone and uncached),
+    /// run when no generation is (see `gate`).
+    async fn score(&self, prompt: &[u32], top: usize) -> Result<Vec<Option<TokenLogprob>>> {
+        let vocab = self.tokenizer.vocab.len();
+        let text = |id: u32| self.tokenizer.token_text(id);
+        if prompt.len() < 2 {
+            return Ok(crate::scoring::score_prompt(&[], vocab, prompt, top, &text));
+        }
+        let _alone = tokio::time::timeout(SCORING_WAIT, self.gate.clone().write_owned())
+            .await
+            .map_err(|_| {
+                Error::Busy(format!(
+                    "prompt scoring waited {} s for running generations to end",
+                    SCORING_WAIT.as_secs()
+                ))
+            })?;
+        let params = SamplingParams {
+            max_len: Some(1),
+            ..SamplingParams::deterministic()
+        };
+        let answer = self
+            .ask(|tx| {
+                let id = self.runner.next_request_id();
+                let mut req = NormalRequest::new_simple(
+                    RequestMessage::CompletionTokens(prompt.to_vec()),
+                    params,
+                    tx,
+                    id,
+                    None,
+                    None,
+                );
+                req.return_raw_logits = true;
+                Request::Normal(Box::new(req))
+            })
+            .await?;
+        let logits = match answer {
+            Response::Raw { logits_chunks, .. } => logits_chunks,
+            Response::ValidationError(e) => return Err(Error::Invalid(e.to_string())),
+            Response::InternalError(e) => return Err(Error::Internal(e.to_string())),
+            Response::ModelError(e, _) => return Err(Error::Internal(e)),
+            _ => return Err(Error::Internal("prompt scoring: unexpected response".into())),
+        };
+        let prompt = prompt.to_vec();
+        let tok = self.tokenizer.clone();
+        tokio::task::spawn_blocking(move || {
+            let rows = candle_core::Tensor::cat(&logits, 0)
+                .and_then(|t| t.to_dtype(candle_core::DType::F32))
+                .and_then(|t| t.flatten_all())
+                .and_then(|t| t.to_vec1::<f32>())
+                .map_err(|e| Error::Internal(format!("prompt logits: {e}")))?;
+            if rows.len() < (prompt.len() - 1) * vocab {
+                return Err(Error::Internal(format!(
+                    "prompt logits: {} values for {} positions of {vocab}",
+                    rows.len(),
+                    prompt.len()
+                )));
+            }
+            let text = |id: u32| tok.token_text(id);
+            Ok(crate::scoring::score_prompt(&rows, vocab, &prompt, top, &text))
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
     }
 
     fn send(&self, request: Request) -> Result<()> {
@@ -321,75 +459,37 @@ impl Engine for MistralEngine {
 
     fn generate(&self, request: GenerateRequest) -> BoxFuture<'_, Result<EventStream>> {
         async move {
-            let s = &request.sampling;
-            let prompt_tokens = if s.stop.is_empty() {
+            let prompt_tokens = if request.sampling.stop.is_empty() {
                 0
             } else {
                 self.count_prompt_tokens(&request.messages).await?
             };
-            let sampler = Arc::new(RequestSampler::new(s));
-            let records = sampler.records.clone();
-            let params = SamplingParams {
-                // mistral.rs reads `None` as 1.0; 0 makes it take the argmax of what our
-                // sampler hands it, i.e. our choice.
-                temperature: Some(0.0),
-                top_k: None,
-                top_p: None,
-                min_p: None,
-                // Always at least 1: every chunk then names its token, which keeps the
-                // completion count exact when we end a generation on a stop sequence.
-                top_n_logprobs: s.top_logprobs + 1,
-                frequency_penalty: (s.frequency_penalty != 0.0).then_some(s.frequency_penalty),
-                presence_penalty: (s.presence_penalty != 0.0).then_some(s.presence_penalty),
-                repetition_penalty: None,
-                stop_toks: (request.grammar.is_some() && !self.grammar_eos.is_empty())
-                    .then(|| StopTokens::Ids(self.grammar_eos.clone())),
-                max_len: s.max_tokens,
-                logits_bias: None,
-                n_choices: 1,
-                dry_params: None,
+            let message = RequestMessage::Chat {
+                messages: to_template(&request.messages, &self.control_tokens),
+                enable_thinking: None,
+                reasoning_effort: None,
             };
-            // Room for every chunk the sequence can produce: mistral.rs awaits this send
-            // inside its step, so a client that stops reading must never fill it (that
-            // would stall every other sequence). Memory stays bounded by the token budget.
-            let budget = s
-                .max_tokens
-                .unwrap_or(self.info.max_context)
-                .min(self.info.max_context);
-            let (tx, rx) = mpsc::channel(budget + 16);
-            let id = self.runner.next_request_id();
-            let mut req = NormalRequest::new_simple(
-                RequestMessage::Chat {
-                    messages: to_template(&request.messages, &self.control_tokens),
-                    enable_thinking: None,
-                    reasoning_effort: None,
-                },
-                params,
-                tx,
-                id,
-                None,
-                None,
-            );
-            req.is_streaming = true;
-            req.return_logprobs = true;
-            req.constraint = match &request.grammar {
-                None => Constraint::None,
-                Some(Grammar::Lark(g)) => Constraint::Lark(g.clone()),
-                Some(Grammar::JsonSchema(v)) => Constraint::JsonSchema(v.clone()),
-            };
-            req.logits_processors = Some(vec![sampler]);
-            self.send(Request::Normal(Box::new(req)))?;
-            let guard = RunningGuard::new(self.running.clone());
-            let plan = StreamPlan {
-                records,
-                want_logprobs: s.logprobs,
-                top_n: s.top_logprobs,
-                stop: s.stop.clone(),
-                prompt_tokens,
-            };
-            Ok(response_stream(rx, plan, guard))
+            self.start(message, prompt_tokens, &request.sampling, request.grammar.as_ref())
+                .await
         }
         .boxed()
+    }
+
+    fn complete(&self, request: CompleteRequest) -> BoxFuture<'_, Result<EventStream>> {
+        async move {
+            let n = request.prompt.len();
+            let message = RequestMessage::CompletionTokens(request.prompt);
+            self.start(message, n, &request.sampling, None).await
+        }
+        .boxed()
+    }
+
+    fn prompt_logprobs<'a>(
+        &'a self,
+        prompt: &'a [u32],
+        top: usize,
+    ) -> BoxFuture<'a, Result<Vec<Option<TokenLogprob>>>> {
+        self.score(prompt, top).boxed()
     }
 
     fn running(&self) -> usize {
@@ -397,13 +497,14 @@ impl Engine for MistralEngine {
     }
 }
 
-/// Counts a generation as running until its stream is dropped or finished.
-struct RunningGuard(Arc<AtomicUsize>);
+/// Counts a generation as running, and holds the engine's gate shared, until its stream
+/// is dropped or finished.
+struct RunningGuard(Arc<AtomicUsize>, #[allow(dead_code)] tokio::sync::OwnedRwLockReadGuard<()>);
 
 impl RunningGuard {
-    fn new(c: Arc<AtomicUsize>) -> Self {
+    fn new(c: Arc<AtomicUsize>, shared: tokio::sync::OwnedRwLockReadGuard<()>) -> Self {
         c.fetch_add(1, Ordering::SeqCst);
-        Self(c)
+        Self(c, shared)
     }
 }
 
@@ -432,6 +533,15 @@ struct StreamPlan {
     stop: Vec<String>,
     /// Prompt tokens, for the usage of a generation we end ourselves on a stop sequence.
     prompt_tokens: usize,
+    /// The engine reports no usage (completions from token ids): count it here.
+    own_usage: bool,
+}
+
+/// One streamed piece, from a chat or a completion chunk.
+struct Piece {
+    text: String,
+    logprobs: Option<mistralrs_core::ResponseLogprob>,
+    finish_reason: Option<String>,
 }
 
 /// Text held back until it can no longer be the start of a stop sequence.
@@ -498,9 +608,36 @@ fn response_stream(
             async move { tx.send(ev).await.is_ok() }
         };
         while let Some(resp) = rx.recv().await {
-            let chunk = match resp {
-                Response::Chunk(chunk) => chunk,
-                Response::Done(_) => continue,
+            // Chat requests stream `Chunk`s (usage on the last); completions from token ids
+            // stream `CompletionChunk`s without usage (counted here).
+            let (choice, usage) = match resp {
+                Response::Chunk(chunk) => {
+                    let Some(c) = chunk.choices.into_iter().next() else {
+                        continue;
+                    };
+                    let usage = chunk.usage.map(|u| Usage {
+                        prompt_tokens: u.prompt_tokens,
+                        completion_tokens: u.completion_tokens,
+                    });
+                    let piece = Piece {
+                        text: c.delta.content.unwrap_or_default(),
+                        logprobs: c.logprobs,
+                        finish_reason: c.finish_reason,
+                    };
+                    (piece, usage)
+                }
+                Response::CompletionChunk(chunk) => {
+                    let Some(c) = chunk.choices.into_iter().next() else {
+                        continue;
+                    };
+                    let piece = Piece {
+                        text: c.text,
+                        logprobs: c.logprobs,
+                        finish_reason: c.finish_reason,
+                    };
+                    (piece, None)
+                }
+                Response::Done(_) | Response::CompletionDone(_) => continue,
                 Response::ValidationError(e) => {
                     send(Err(Error::Invalid(e.to_string()))).await;
                     return;
@@ -518,9 +655,6 @@ fn response_stream(
                     return;
                 }
             };
-            let Some(choice) = chunk.choices.into_iter().next() else {
-                continue;
-            };
             let (logprobs, n) = take_logprobs(&plan.records, choice.logprobs, plan.top_n);
             generated += n;
             let logprobs = if plan.want_logprobs {
@@ -528,7 +662,7 @@ fn response_stream(
             } else {
                 Vec::new()
             };
-            let (text, stopped) = matcher.push(&choice.delta.content.unwrap_or_default());
+            let (text, stopped) = matcher.push(&choice.text);
             let finished = choice.finish_reason.is_some() || stopped;
             let text = if finished && !stopped {
                 text + &matcher.flush()
@@ -558,13 +692,14 @@ fn response_stream(
                 return;
             }
             if let Some(reason) = choice.finish_reason {
-                let ev = match chunk.usage {
-                    Some(u) => Ok(Event::Done {
+                let counted = plan.own_usage.then_some(Usage {
+                    prompt_tokens: plan.prompt_tokens,
+                    completion_tokens: generated,
+                });
+                let ev = match usage.or(counted) {
+                    Some(usage) => Ok(Event::Done {
                         finish_reason: finish_reason(&reason),
-                        usage: Usage {
-                            prompt_tokens: u.prompt_tokens,
-                            completion_tokens: u.completion_tokens,
-                        },
+                        usage,
                     }),
                     None => Err(Error::Internal(format!(
                         "finished ({reason}) without usage"
@@ -604,10 +739,12 @@ fn take_logprobs(
     let mut out = Vec::new();
     while let Some(rec) = q.pop_front() {
         let text = |id: u32| texts.get(&id).cloned().unwrap_or_default();
-        let token = if Some(rec.token) == chosen {
-            entry.token.clone()
-        } else {
-            text(rec.token)
+        // The alternatives' texts keep a token's leading space (" Paris"); mistral.rs's
+        // text of the chosen token drops it ("Paris"), so it is the fallback only.
+        let token = match texts.get(&rec.token) {
+            Some(t) => t.clone(),
+            None if Some(rec.token) == chosen => entry.token.clone(),
+            None => String::new(),
         };
         out.push(TokenLogprob {
             bytes: token.as_bytes().to_vec(),

@@ -45,6 +45,39 @@ impl TokenizerFacts {
         }
     }
 
+    /// The bytes a token stands for in text: byte-level BPE (`gpt2`) maps its printable
+    /// stand-ins back to bytes, SentencePiece (`llama`) turns `▁` into a space and `<0xNN>`
+    /// into its byte; other vocabularies (and control tokens) are taken as written.
+    pub fn token_bytes(&self, id: u32) -> Vec<u8> {
+        let Some(piece) = self.vocab.get(id as usize) else {
+            return Vec::new();
+        };
+        if let Some(b) = byte_token(piece) {
+            return vec![b];
+        }
+        match self.model.as_str() {
+            "gpt2" => {
+                let map = gpt2_bytes();
+                let mut out = Vec::with_capacity(piece.len());
+                for c in piece.chars() {
+                    match map.get(&c) {
+                        Some(&b) => out.push(b),
+                        // Not a byte stand-in (a control token such as `<|im_end|>`).
+                        None => return piece.as_bytes().to_vec(),
+                    }
+                }
+                out
+            }
+            "llama" => piece.replace('\u{2581}', " ").into_bytes(),
+            _ => piece.as_bytes().to_vec(),
+        }
+    }
+
+    /// A token's text (bytes that are not whole UTF-8 characters become U+FFFD).
+    pub fn token_text(&self, id: u32) -> String {
+        String::from_utf8_lossy(&self.token_bytes(id)).into_owned()
+    }
+
     /// A byte-level tokenizer of 256 tokens plus BOS and EOS (for the scripted engine).
     pub fn bytes() -> Self {
         let mut vocab: Vec<String> = (0u8..=255).map(|b| format!("<0x{b:02X}>")).collect();
@@ -98,5 +131,63 @@ impl TokenizerFacts {
             eos_token_id,
             vocab,
         })
+    }
+}
+
+/// `<0xNN>`: SentencePiece's (and the scripted engine's) byte tokens.
+fn byte_token(piece: &str) -> Option<u8> {
+    let hex = piece.strip_prefix("<0x")?.strip_suffix('>')?;
+    (hex.len() == 2).then(|| u8::from_str_radix(hex, 16).ok())?
+}
+
+/// GPT-2's byte-level alphabet, reversed: each byte is written as a printable character
+/// (printable Latin-1 bytes as themselves, the others as U+0100 onwards, in byte order).
+fn gpt2_bytes() -> &'static std::collections::HashMap<char, u8> {
+    static MAP: std::sync::OnceLock<std::collections::HashMap<char, u8>> =
+        std::sync::OnceLock::new();
+    MAP.get_or_init(|| {
+        let printable = |b: u8| matches!(b, b'!'..=b'~' | 0xA1..=0xAC | 0xAE..=0xFF);
+        let mut map = std::collections::HashMap::with_capacity(256);
+        let mut next = 0u32;
+        for b in 0..=255u8 {
+            let c = if printable(b) {
+                char::from(b)
+            } else {
+                next += 1;
+                char::from_u32(255 + next).unwrap_or('\u{FFFD}')
+            };
+            map.insert(c, b);
+        }
+        map
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(model: &str, vocab: &[&str]) -> TokenizerFacts {
+        TokenizerFacts {
+            model: model.into(),
+            vocab: vocab.iter().map(|s| s.to_string()).collect(),
+            ..TokenizerFacts::default()
+        }
+    }
+
+    #[test]
+    fn token_bytes_undo_each_vocabularys_encoding() {
+        // GPT-2: `Ġ` is the space, `Ċ` the newline; `Ã©` is the two bytes of é.
+        let g = facts("gpt2", &["\u{120}hello", "\u{10A}", "\u{C3}\u{A9}", "<|im_end|>"]);
+        assert_eq!(g.token_text(0), " hello");
+        assert_eq!(g.token_bytes(1), b"\n");
+        assert_eq!(g.token_text(2), "é");
+        assert_eq!(g.token_text(3), "<|im_end|>");
+        assert_eq!(g.token_text(9), "");
+        // SentencePiece: `▁` is the space; byte tokens are bytes.
+        let l = facts("llama", &["\u{2581}the", "<0x0A>", "<0xE2>"]);
+        assert_eq!(l.token_text(0), " the");
+        assert_eq!(l.token_bytes(1), b"\n");
+        assert_eq!(l.token_bytes(2), vec![0xE2]);
+        assert_eq!(TokenizerFacts::bytes().token_bytes(65), b"A");
     }
 }

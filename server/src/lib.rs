@@ -5,7 +5,7 @@
 //! Layers, bottom to top (each module imports only from layers below it; see the README's
 //! architecture section and `tests/layers.rs`): `error`, `build_info`, `metrics`,
 //! `listener`, `limits` → `toolcall`, `retrieval`, `work` → `care` → `store`, `openai` →
-//! `auth` → `app` → the chat pipeline → `http` → `config`.
+//! `auth` → `app` → the chat pipeline → legacy `completions`, `responses` → `http` → `config`.
 
 #![deny(missing_docs)]
 
@@ -14,6 +14,7 @@ pub mod auth;
 pub mod build_info;
 pub mod care;
 pub mod chat;
+pub mod completions;
 pub mod config;
 pub mod error;
 pub mod grounding;
@@ -21,6 +22,7 @@ pub mod http;
 pub mod listener;
 pub mod metrics;
 pub mod openai;
+pub mod responses;
 pub mod retrieval;
 pub mod store;
 pub mod toolcall;

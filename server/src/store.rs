@@ -21,6 +21,22 @@ pub use crate::care::model::{
     TrainingRecord, Urgency,
 };
 
+/// A response kept for `GET /v1/responses/{id}` and `previous_response_id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResponse {
+    /// `resp_...`.
+    pub id: String,
+    /// Key id that created it (only that key may read or delete it).
+    pub owner: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+    /// The response object as sent, its texts de-identified.
+    pub body: serde_json::Value,
+    /// The conversation through this response as chat messages, de-identified (what a
+    /// follow-up with `previous_response_id` continues from).
+    pub conversation: serde_json::Value,
+}
+
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -198,6 +214,14 @@ pub trait Store: Send + Sync {
     fn insert_training(&self, record: &TrainingRecord) -> StoreResult<()>;
     /// Every training record, oldest first.
     fn training_records(&self) -> StoreResult<Vec<TrainingRecord>>;
+
+    /// Keeps a stored response (`/v1/responses` with `store` and consent; de-identified by
+    /// the caller).
+    fn save_response(&self, response: &StoredResponse) -> StoreResult<()>;
+    /// A stored response by id.
+    fn response(&self, id: &str) -> StoreResult<Option<StoredResponse>>;
+    /// Deletes a stored response; `false` if there was none.
+    fn delete_response(&self, id: &str) -> StoreResult<bool>;
 
     /// Appends an audit event; returns its sequence number.
     fn append_audit(&self, event: AuditEvent) -> StoreResult<i64>;

@@ -106,6 +106,30 @@ fn redact_json(v: &Value, r: &mut Replaced) -> Value {
     }
 }
 
+/// Fields whose strings are free text (what a stored response de-identifies).
+const TEXT_FIELDS: &[&str] = &["content", "text", "arguments", "output", "instructions", "refusal"];
+
+/// `v` with every string under a free-text field de-identified as the training log is
+/// (the disclaimer, the server's own text, kept); ids, names of tools and other fields are
+/// kept as they are.
+pub fn deidentify_texts(v: &Value) -> Value {
+    fn walk(v: &Value, text: bool, r: &mut Replaced) -> Value {
+        match v {
+            Value::String(s) if text => {
+                Value::String(r.redact_except(s, &[medserve_guardrails::policy::DISCLAIMER]))
+            }
+            Value::Array(a) => Value::Array(a.iter().map(|x| walk(x, text, r)).collect()),
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, x)| (k.clone(), walk(x, text || TEXT_FIELDS.contains(&k.as_str()), r)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    walk(v, false, &mut Replaced::default())
+}
+
 /// The de-identified record of an exchange.
 pub fn record(ex: &Exchange<'_>) -> TrainingRecord {
     let mut r = Replaced::default();

@@ -401,36 +401,7 @@ pub async fn complete(
         m.content = toolcall::tool_response_text(name, &clean);
     }
 
-    let permit = state.slots().clone().try_acquire_owned().map_err(|_| {
-        state.metrics().inc(
-            "medserve_rejections_total",
-            vec![("reason", "server_overloaded".into())],
-        );
-        ApiError::Overloaded
-    })?;
-    // The key's own bound on concurrent generations (none in open mode).
-    let key_permit = match principal.role {
-        Some(_) => {
-            let limits = &state.settings().limits;
-            let max = limits.share(principal.settings.max_streams.unwrap_or(limits.max_streams));
-            Some(
-                state
-                    .limits()
-                    .stream_permit(&principal.actor.key_id, max)
-                    .inspect_err(|_| {
-                        state.metrics().inc(
-                            "medserve_rejections_total",
-                            vec![("reason", "concurrency_limit".into())],
-                        );
-                    })?,
-            )
-        }
-        None => None,
-    };
-    let permit = Permit {
-        _slot: permit,
-        _key: key_permit,
-    };
+    let permit = admit(&state, &principal)?;
 
     // Guideline passages for the prompt (screened as data) and the citations.
     if let (Some((top_k, mode)), Some(r)) = (retrieval_plan, state.retriever()) {
@@ -580,9 +551,46 @@ fn until_cancelled(
     })
 }
 
+
+/// Admission: the server's generation slot (429 `server_overloaded` when none is free) and
+/// the key's own bound on concurrent generations (none in open mode), held until the
+/// answer ends.
+pub(crate) fn admit(state: &AppState, principal: &Principal) -> Result<Permit, ApiError> {
+    let permit = state.slots().clone().try_acquire_owned().map_err(|_| {
+        state.metrics().inc(
+            "medserve_rejections_total",
+            vec![("reason", "server_overloaded".into())],
+        );
+        ApiError::Overloaded
+    })?;
+    // The key's own bound on concurrent generations (none in open mode).
+    let key_permit = match principal.role {
+        Some(_) => {
+            let limits = &state.settings().limits;
+            let max = limits.share(principal.settings.max_streams.unwrap_or(limits.max_streams));
+            Some(
+                state
+                    .limits()
+                    .stream_permit(&principal.actor.key_id, max)
+                    .inspect_err(|_| {
+                        state.metrics().inc(
+                            "medserve_rejections_total",
+                            vec![("reason", "concurrency_limit".into())],
+                        );
+                    })?,
+            )
+        }
+        None => None,
+    };
+    Ok(Permit {
+        _slot: permit,
+        _key: key_permit,
+    })
+}
+
 /// Both admission permits, held until the answer ends: the server's slot and the key's
 /// generation slot.
-struct Permit {
+pub(crate) struct Permit {
     _slot: OwnedSemaphorePermit,
     _key: Option<OwnedSemaphorePermit>,
 }

@@ -39,7 +39,7 @@ fn model_object(state: &AppState, e: &dyn Engine) -> serde_json::Value {
         "created": info.created,
         "owned_by": "medserve",
         "medserve": {
-            "endpoints": ["/v1/chat/completions"],
+            "endpoints": ["/v1/chat/completions", "/v1/completions"],
             "sha256": info.sha256,
             "max_context": info.max_context,
             "guardrails": guard::ids(&state.settings().guard),

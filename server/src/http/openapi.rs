@@ -55,6 +55,16 @@ pub(crate) const fn op_post(summary: &'static str, body: Option<SchemaFn>) -> Op
     }
 }
 
+/// A `DELETE` answering JSON.
+pub(crate) const fn op_delete(summary: &'static str) -> Op {
+    Op {
+        method: "delete",
+        summary,
+        body: None,
+        produces: JSON,
+    }
+}
+
 impl Op {
     /// The same operation answering other media types.
     pub(crate) const fn producing(mut self, produces: &'static [&'static str]) -> Op {

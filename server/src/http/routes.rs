@@ -7,9 +7,9 @@ use std::sync::LazyLock;
 
 use axum::routing::{get, post, MethodRouter};
 
-use super::openapi::{body, op_get, op_post, Op};
+use super::openapi::{body, op_delete, op_get, op_post, Op};
 use super::{
-    admin, care, chat, embeddings, health, metrics, moderations, openapi, pages, tokenize, tools,
+    admin, care, chat, completions, embeddings, health, metrics, moderations, openapi, pages, responses, tokenize, tools,
 };
 use crate::app::AppState;
 use crate::auth::{Access, Action};
@@ -86,6 +86,35 @@ pub(crate) fn table() -> Vec<Route> {
                 Some(body::<ChatCompletionRequest>),
             )
             .producing(&["application/json", "text/event-stream"])],
+        ),
+        route(
+            "/v1/completions",
+            Needs(Action::Chat),
+            post(completions::completions),
+            vec![op_post(
+                "OpenAI (legacy) Completions: raw text continuation with echo and prompt logprobs, JSON or server-sent events, behind the guardrails.",
+                Some(body::<crate::openai::completions::CompletionRequest>),
+            )
+            .producing(&["application/json", "text/event-stream"])],
+        ),
+        route(
+            "/v1/responses",
+            Needs(Action::Chat),
+            post(responses::create),
+            vec![op_post(
+                "OpenAI Responses on the chat pipeline, JSON or server-sent events; stored (with consent, de-identified) for previous_response_id.",
+                Some(body::<crate::openai::responses::ResponsesRequest>),
+            )
+            .producing(&["application/json", "text/event-stream"])],
+        ),
+        route(
+            "/v1/responses/{id}",
+            Needs(Action::Chat),
+            get(responses::get).delete(responses::delete),
+            vec![
+                op_get("A stored response of the calling key (as stored: de-identified)."),
+                op_delete("Deletes a stored response of the calling key."),
+            ],
         ),
         route(
             "/v1/embeddings",

@@ -3,7 +3,10 @@
 //! Every field of the OpenAI request is declared here: it is either honoured or rejected
 //! with a 400 naming it. Unknown fields (also inside `medserve`) are rejected too.
 
+pub mod completions;
 pub mod limits;
+pub mod responses;
+pub mod sampling;
 
 use std::collections::HashMap;
 
@@ -558,11 +561,6 @@ impl ChatCompletionRequest {
             include_usage = opts.include_usage.unwrap_or(false);
         }
 
-        check_range("temperature", self.temperature, 0.0, 2.0)?;
-        check_range("top_p", self.top_p, 0.0, 1.0)?;
-        check_range("presence_penalty", self.presence_penalty, -2.0, 2.0)?;
-        check_range("frequency_penalty", self.frequency_penalty, -2.0, 2.0)?;
-
         let max_tokens = match (self.max_tokens, self.max_completion_tokens) {
             (Some(a), Some(b)) if a != b => {
                 return Err(ApiError::invalid(
@@ -581,34 +579,6 @@ impl ChatCompletionRequest {
             return Err(ApiError::invalid(p, format!("`{p}` must be at least 1")));
         }
 
-        let stop = match self.stop {
-            None => Vec::new(),
-            Some(Stop::One(s)) => vec![s],
-            Some(Stop::Many(v)) => v,
-        };
-        if stop.len() > 4 {
-            return Err(ApiError::invalid("stop", "at most 4 stop sequences"));
-        }
-        if let Some(long) = stop
-            .iter()
-            .find(|s| s.chars().count() > limits::MAX_STOP_CHARS)
-        {
-            return Err(ApiError::invalid(
-                "stop",
-                format!(
-                    "a stop sequence may be at most {} characters, got {}",
-                    limits::MAX_STOP_CHARS,
-                    long.chars().count()
-                ),
-            ));
-        }
-        if stop.iter().any(String::is_empty) {
-            return Err(ApiError::invalid(
-                "stop",
-                "stop sequences must not be empty",
-            ));
-        }
-
         let logprobs = self.logprobs.unwrap_or(false);
         let top_logprobs = self.top_logprobs.unwrap_or(0);
         if top_logprobs > 20 {
@@ -624,31 +594,22 @@ impl ChatCompletionRequest {
             ));
         }
 
-        let mut logit_bias = HashMap::new();
-        for (k, v) in self.logit_bias.unwrap_or_default() {
-            let id: u32 = k.parse().map_err(|_| {
-                ApiError::invalid(
-                    "logit_bias",
-                    format!("logit_bias keys must be token ids, got {k:?}"),
-                )
-            })?;
-            if !(v.is_finite() && (-100.0..=100.0).contains(&v)) {
-                return Err(ApiError::invalid(
-                    "logit_bias",
-                    format!("bias for token {id} must be between -100 and 100"),
-                ));
-            }
-            logit_bias.insert(id, v);
-        }
-
         let ms = self.medserve.unwrap_or_default();
-        if ms.top_k == Some(0) {
-            return Err(ApiError::invalid(
-                "medserve.top_k",
-                "`medserve.top_k` must be at least 1",
-            ));
+        let (mut sampling, seed) = sampling::SamplingFields {
+            temperature: self.temperature,
+            top_p: self.top_p,
+            presence_penalty: self.presence_penalty,
+            frequency_penalty: self.frequency_penalty,
+            stop: self.stop,
+            logit_bias: self.logit_bias,
+            seed: self.seed,
+            top_k: ms.top_k,
+            min_p: ms.min_p,
         }
-        check_range("medserve.min_p", ms.min_p, 0.0, 1.0)?;
+        .check()?;
+        sampling.max_tokens = max_tokens.map(|m| m as usize);
+        sampling.logprobs = logprobs;
+        sampling.top_logprobs = top_logprobs as usize;
         let max_rounds = match ms.max_tool_rounds {
             None => DEFAULT_TOOL_ROUNDS,
             Some(n @ 1..=8) => n as usize,
@@ -771,7 +732,6 @@ impl ChatCompletionRequest {
 
         tracing::trace!(user = ?self.user, safety_identifier = ?self.safety_identifier, prompt_cache_key = ?self.prompt_cache_key, "request identifiers");
 
-        // A drawn seed is a non-negative i64 so that a client can send it back as `seed`.
         if let Some(id) = &ms.session_id {
             let ok = (1..=128).contains(&id.len())
                 && id
@@ -790,26 +750,10 @@ impl ChatCompletionRequest {
             end_session: ms.end_session.unwrap_or(false),
             consent: ms.consent,
         };
-        let seed = self
-            .seed
-            .unwrap_or_else(|| (rand::random::<u64>() >> 1) as i64);
         Ok(ChatJob {
             seed,
             messages,
-            sampling: Sampling {
-                temperature: self.temperature.unwrap_or(1.0),
-                top_p: self.top_p.unwrap_or(1.0),
-                top_k: ms.top_k.map(|k| k as usize),
-                min_p: ms.min_p,
-                seed: Some(seed as u64),
-                stop,
-                max_tokens: max_tokens.map(|m| m as usize),
-                presence_penalty: self.presence_penalty.unwrap_or(0.0),
-                frequency_penalty: self.frequency_penalty.unwrap_or(0.0),
-                logit_bias,
-                logprobs,
-                top_logprobs: top_logprobs as usize,
-            },
+            sampling,
             stream,
             include_usage,
             explicit_max_tokens: max_tokens.is_some(),

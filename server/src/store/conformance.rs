@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::{
     Actor, ApiKey, AuditEvent, AuditFilter, Change, Disposition, KeyRole, KeySettings,
-    NewAssessment, QueueFilter, Status, Store, StoreError, TrainingRecord, Urgency,
+    NewAssessment, QueueFilter, Status, Store, StoreError, StoredResponse, TrainingRecord, Urgency,
 };
 
 fn nurse(id: &str) -> Actor {
@@ -41,8 +41,28 @@ pub fn run_all(store: Arc<dyn Store>, raw: &dyn Fn(&str) -> Result<(), String>) 
     keys(store.as_ref());
     workflow(store.as_ref());
     training_and_audit(store.as_ref());
+    stored_responses(store.as_ref());
     append_only(store.as_ref(), raw);
     concurrent_writers(store);
+}
+
+/// Stored responses: kept whole (body and conversation JSON), found by id, deleted once.
+pub fn stored_responses(store: &dyn Store) {
+    let t = tag();
+    let r = StoredResponse {
+        id: format!("resp_{t}"),
+        owner: "k1".into(),
+        created_at: 1_700_000_000_000,
+        body: json!({"id": format!("resp_{t}"), "output": [{"type": "message"}]}),
+        conversation: json!([{"role": "user", "content": "[NAME] has a cough"}]),
+    };
+    store.save_response(&r).unwrap();
+    assert_eq!(store.response(&r.id).unwrap(), Some(r.clone()));
+    assert!(store.save_response(&r).is_err(), "ids are unique");
+    assert_eq!(store.response(&format!("resp_{t}x")).unwrap(), None);
+    assert!(store.delete_response(&r.id).unwrap());
+    assert!(!store.delete_response(&r.id).unwrap());
+    assert_eq!(store.response(&r.id).unwrap(), None);
 }
 
 /// Keys: stored by hash, found by id, listed (and the listing audited), revoked once.

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use super::workflow::{apply, next_assessment, workflow};
 use super::{
     now_ms, Actor, ApiKey, Assessment, AuditEvent, AuditFilter, Change, KeyRole, NewAssessment,
-    QueueFilter, Revision, Store, StoreError, StoreResult, TrainingRecord,
+    QueueFilter, Revision, Store, StoreError, StoreResult, StoredResponse, TrainingRecord,
 };
 
 /// Numbered migrations, the same steps as [`super::sqlite::MIGRATIONS`]; the version is
@@ -113,6 +113,16 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         // Enforced here since migration 2 (the trigger refuses UPDATE and DELETE); the
         // step keeps the numbering equal to SQLite's.
         "SELECT 1;",
+    ),
+    (
+        "stored responses",
+        "CREATE TABLE responses (
+            id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            body TEXT NOT NULL,
+            conversation TEXT NOT NULL
+        );",
     ),
 ];
 
@@ -692,6 +702,48 @@ impl Store for PgStore {
             ))?;
             Ok(())
         })
+    }
+
+    fn save_response(&self, r: &StoredResponse) -> StoreResult<()> {
+        self.tx(|t| {
+            pg(t.execute(
+                "INSERT INTO responses (id, owner, created_at, body, conversation)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &r.id,
+                    &r.owner,
+                    &r.created_at,
+                    &r.body.to_string(),
+                    &r.conversation.to_string(),
+                ],
+            ))?;
+            Ok(())
+        })
+    }
+
+    fn response(&self, id: &str) -> StoreResult<Option<StoredResponse>> {
+        self.read(|c| {
+            pg(c.query_opt(
+                "SELECT id, owner, created_at, body, conversation FROM responses WHERE id = $1",
+                &[&id],
+            ))?
+            .map(|r| {
+                let body: String = r.get(3);
+                let conversation: String = r.get(4);
+                Ok(StoredResponse {
+                    id: r.get(0),
+                    owner: r.get(1),
+                    created_at: r.get(2),
+                    body: serde_json::from_str(&body)?,
+                    conversation: serde_json::from_str(&conversation)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn delete_response(&self, id: &str) -> StoreResult<bool> {
+        self.tx(|t| Ok(pg(t.execute("DELETE FROM responses WHERE id = $1", &[&id]))? > 0))
     }
 
     fn training_records(&self) -> StoreResult<Vec<TrainingRecord>> {

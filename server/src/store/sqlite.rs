@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::workflow::{apply, next_assessment, workflow};
 use super::{
     now_ms, Actor, ApiKey, Assessment, AuditEvent, AuditFilter, Change, KeyRole, NewAssessment,
-    QueueFilter, Revision, Store, StoreError, StoreResult, TrainingRecord,
+    QueueFilter, Revision, Store, StoreError, StoreResult, StoredResponse, TrainingRecord,
 };
 
 /// Numbered schema migrations, applied in order on open; `PRAGMA user_version` records the
@@ -101,6 +101,16 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "revisions not deleted",
         "CREATE TRIGGER revisions_no_delete BEFORE DELETE ON assessment_revisions
             BEGIN SELECT RAISE(ABORT, 'revisions are append-only'); END;",
+    ),
+    (
+        "stored responses",
+        "CREATE TABLE responses (
+            id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            conversation TEXT NOT NULL
+        );",
     ),
 ];
 
@@ -683,6 +693,59 @@ impl Store for SqliteStore {
             )?;
             Ok(())
         })
+    }
+
+    fn save_response(&self, r: &StoredResponse) -> StoreResult<()> {
+        let r = r.clone();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO responses (id, owner, created_at, body, conversation)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    r.id,
+                    r.owner,
+                    r.created_at,
+                    r.body.to_string(),
+                    r.conversation.to_string()
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn response(&self, id: &str) -> StoreResult<Option<StoredResponse>> {
+        self.read(|c| {
+            let row = c
+                .query_row(
+                    "SELECT id, owner, created_at, body, conversation FROM responses WHERE id = ?1",
+                    params![id],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, String>(4)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            row.map(|(id, owner, created_at, body, conversation)| {
+                Ok(StoredResponse {
+                    id,
+                    owner,
+                    created_at,
+                    body: serde_json::from_str(&body)?,
+                    conversation: serde_json::from_str(&conversation)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn delete_response(&self, id: &str) -> StoreResult<bool> {
+        let id = id.to_string();
+        self.write(move |c| Ok(c.execute("DELETE FROM responses WHERE id = ?1", params![id])? > 0))
     }
 
     fn training_records(&self) -> StoreResult<Vec<TrainingRecord>> {
