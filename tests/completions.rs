@@ -228,13 +228,14 @@ fn guardrails_apply_to_each_prompt() {
     TestServer::shared();
     runtime().block_on(async {
         let (status, v) = post(json!({"model": model(), "max_tokens": 6, "temperature": 0,
-            "prompt": ["My father has crushing chest pain spreading to his left arm and he is sweating.", PROMPT]}))
+            "logprobs": 1, "prompt": ["My father has crushing chest pain spreading to his left arm and he is sweating.", PROMPT]}))
         .await;
         assert_eq!(status, 200, "{v}");
         let c = v["choices"].as_array().unwrap();
         let fixed = c[0]["text"].as_str().unwrap();
         assert!(fixed.contains("999") || fixed.to_lowercase().contains("emergency"), "{v}");
         assert_eq!(c[0]["finish_reason"], "stop");
+        assert!(c[0]["logprobs"].is_null(), "no model tokens behind a fixed answer: {v}");
         let p = &v["medserve"]["prompts"];
         assert!(p[0]["red_flag"]["categories"].as_array().is_some_and(|a| !a.is_empty()), "{v}");
         assert!(p[1].get("red_flag").is_none(), "{v}");

@@ -62,7 +62,7 @@ with tempfile.TemporaryDirectory() as d:
             ("Insulin is made in the", [" pancreas", " kidney", " ear"], 0),
             ("The lungs are used for", [" breathing", " digestion", " hearing"], 0),
             ("A fracture is a broken", [" bone", " promise", " window"], 0),
-            ("Fever means a raised body", [" temperature", " weight", " height"], 0),
+            ("Vitamin C is found in", [" oranges", " rocks", " glass"], 0),
         ]:
             f.write(json.dumps({"question": q, "choices": choices, "answer": answer}) + "\n")
     with open(os.path.join(d, "tiny.yaml"), "w") as f:

@@ -66,3 +66,17 @@ fn langchain_chat_tools_structured_output_embeddings() {
 fn lm_evaluation_harness_local_completions() {
     run_client(&python(), HERE, "lm_eval_check.py", "lm-eval checks passed");
 }
+
+/// The OpenAI Agents SDK (0.24, on the Responses API and on chat completions, tracing
+/// disabled) and inspect_ai (`openai-api` provider, with and without `responses_api`), in
+/// their own venv (both need openai 3.x; `make setup` installs it).
+#[test]
+fn openai_agents_sdk_and_inspect_ai() {
+    let python = std::env::var("MEDSERVE_AGENTS_PYTHON").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/medserve/venv-agents/bin/python",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    run_client(&python, HERE, "agents_check.py", "agents checks passed");
+}

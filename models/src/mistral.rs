@@ -55,7 +55,7 @@ pub struct MistralEngine {
     /// are stop tokens for constrained requests.
     grammar_eos: Vec<u32>,
     /// The tokenizer's facts from the GGUF header.
-    tokenizer: crate::tokenizer::TokenizerFacts,
+    tokenizer: Arc<crate::tokenizer::TokenizerFacts>,
     /// Generations hold it shared while they run; a prompt scoring pass
     /// ([`Engine::prompt_logprobs`]) holds it alone, so its prompt step is never batched with
     /// another (mistral.rs steps raw-logit prompts one at a time).
@@ -100,9 +100,11 @@ impl MistralEngine {
         };
         let tokenizer = {
             let p = opts.model_path.clone();
-            tokio::task::spawn_blocking(move || crate::tokenizer::TokenizerFacts::read(&p))
-                .await
-                .map_err(|e| Error::Internal(e.to_string()))??
+            Arc::new(
+                tokio::task::spawn_blocking(move || crate::tokenizer::TokenizerFacts::read(&p))
+                    .await
+                    .map_err(|e| Error::Internal(e.to_string()))??,
+            )
         };
         let (dir, file) = model_dir_and_file(&opts.model_path)?;
         let id = opts.model_id.clone().unwrap_or_else(|| {
@@ -306,6 +308,7 @@ impl MistralEngine {
             stop: s.stop.clone(),
             prompt_tokens,
             own_usage,
+            stop_token_vocab: own_usage.then(|| self.tokenizer.clone()),
         };
         Ok(response_stream(rx, plan, guard))
     }
@@ -535,6 +538,10 @@ struct StreamPlan {
     prompt_tokens: usize,
     /// The engine reports no usage (completions from token ids): count it here.
     own_usage: bool,
+    /// Completions list the token that ended the text (end of sequence) with its logprob,
+    /// as OpenAI's legacy completions do (lm-evaluation-harness counts on one entry per
+    /// generated token); its text comes from this vocabulary.
+    stop_token_vocab: Option<Arc<crate::tokenizer::TokenizerFacts>>,
 }
 
 /// One streamed piece, from a chat or a completion chunk.
@@ -655,7 +662,12 @@ fn response_stream(
                     return;
                 }
             };
-            let (logprobs, n) = take_logprobs(&plan.records, choice.logprobs, plan.top_n);
+            let (logprobs, n) = take_logprobs(
+                &plan.records,
+                choice.logprobs,
+                plan.top_n,
+                plan.stop_token_vocab.as_deref(),
+            );
             generated += n;
             let logprobs = if plan.want_logprobs {
                 logprobs
@@ -725,9 +737,41 @@ fn take_logprobs(
     records: &Records,
     entry: Option<mistralrs_core::ResponseLogprob>,
     top_n: usize,
+    stop_token_vocab: Option<&crate::tokenizer::TokenizerFacts>,
 ) -> (Vec<TokenLogprob>, usize) {
     let Some(entry) = entry else {
-        return (Vec::new(), 1);
+        // A chunk without an entry ends the text on a stop token: listed only for
+        // completions, from the sampler's record of it.
+        let Some(vocab) = stop_token_vocab else {
+            return (Vec::new(), 1);
+        };
+        let mut q = records.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = |id: u32, logprob: f32| {
+            let t = vocab.token_text(id);
+            (t.as_bytes().to_vec(), t, logprob)
+        };
+        let out: Vec<TokenLogprob> = q
+            .drain(..)
+            .map(|rec| {
+                let (bytes, token, logprob) = entry(rec.token, rec.logprob);
+                TokenLogprob {
+                    bytes,
+                    token,
+                    logprob,
+                    top_logprobs: rec
+                        .top
+                        .iter()
+                        .take(top_n)
+                        .map(|&(id, lp)| {
+                            let (bytes, token, logprob) = entry(id, lp);
+                            TopLogprob { token, logprob, bytes }
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let n = out.len().max(1);
+        return (out, n);
     };
     let texts: std::collections::HashMap<u32, String> = entry
         .top_logprobs

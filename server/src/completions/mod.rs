@@ -69,6 +69,8 @@ pub(crate) enum Out {
         reason: &'static str,
         /// The policy changed the generated text: its logprobs do not describe it.
         changed: bool,
+        /// The choice is the input guard's fixed answer: no logprobs (`null`).
+        fixed: bool,
     },
     /// Every choice is done.
     Done {
@@ -243,7 +245,7 @@ fn run(
                 for c in 0..job.n {
                     let index = p_i * job.n + c;
                     yield Out::Text { index, text: fixed.clone(), logprobs: None };
-                    yield Out::Finish { index, reason: "stop", changed: false };
+                    yield Out::Finish { index, reason: "stop", changed: false, fixed: true };
                 }
                 facts.push(pf);
                 continue;
@@ -273,7 +275,7 @@ fn run(
                 let mut sampling = job.sampling.clone();
                 sampling.seed = Some(job.seed.wrapping_add(c as i64) as u64);
                 if sampling.max_tokens == Some(0) {
-                    yield Out::Finish { index, reason: "length", changed: false };
+                    yield Out::Finish { index, reason: "length", changed: false, fixed: false };
                     continue;
                 }
                 let mut events = match engine
@@ -334,7 +336,7 @@ fn run(
                     }
                 }
                 pf.guardrails.extend(guard.verdicts());
-                yield Out::Finish { index, reason, changed: guard.changed_text() };
+                yield Out::Finish { index, reason, changed: guard.changed_text(), fixed: false };
             }
             facts.push(pf);
         }

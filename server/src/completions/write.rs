@@ -45,6 +45,8 @@ struct Choice {
     logprobs: Legacy,
     reason: Option<&'static str>,
     changed: bool,
+    /// The text is the server's fixed answer (no model tokens to describe).
+    fixed: bool,
 }
 
 /// The whole answer as one JSON body. Logprobs of a choice whose text the output policy
@@ -77,10 +79,12 @@ pub(super) async fn json(
                 index,
                 reason,
                 changed,
+                fixed,
             } => {
                 slot(&mut choices, index);
                 choices[index].reason = Some(reason);
                 choices[index].changed = changed;
+                choices[index].fixed = fixed;
             }
             Out::Error(e) => return Err(e),
             Out::Done {
@@ -95,7 +99,7 @@ pub(super) async fn json(
                         json!({
                             "text": c.text,
                             "index": i,
-                            "logprobs": (want_logprobs && !c.changed).then_some(c.logprobs),
+                            "logprobs": (want_logprobs && !c.changed && !c.fixed).then_some(c.logprobs),
                             "finish_reason": c.reason,
                         })
                     })
