@@ -276,7 +276,7 @@ fn emergencies_and_bad_requests() {
             (json!({"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "http://x/y.png"}]}]}), "input[0].content[0].type"),
             (json!({"input": "hi", "max_output_tokens": 0}), "max_output_tokens"),
             (json!({"input": "hi", "previous_response_id": "resp_missing"}), "previous_response_id"),
-            (json!({"input": "hi", "reasoning": {"effort": "high"}}), "reasoning"),
+            (json!({"input": "hi", "reasoning": {"effort": "high"}}), "reasoning.effort"),
             (json!({"input": "hi", "temperature": 5}), "temperature"),
             (json!({"input": "hi", "tools": [{"type": "file_search"}]}), "tools[0].type"),
             (json!({"input": "hi", "modalities": ["text"]}), "modalities"),

@@ -62,7 +62,8 @@ pub struct ResponsesRequest {
     pub safety_identifier: Option<String>,
     /// Cache hint: accepted; prefix caching here is automatic.
     pub prompt_cache_key: Option<String>,
-    /// Reasoning models only: not supported.
+    /// `{"effort": "none" | null, "summary": ...}`: accepted (the model does not reason, so
+    /// there are no reasoning items); any other effort is a 400.
     pub reasoning: Option<Value>,
     /// Background mode: not supported.
     pub background: Option<Value>,
@@ -295,7 +296,18 @@ fn chat_response_format(text: &Value) -> Result<Option<Value>, ApiError> {
 impl ResponsesRequest {
     /// The chat request, with `history` (a stored conversation) before the input.
     pub fn translate(self, history: Vec<Value>) -> Result<Translated, ApiError> {
-        refuse("reasoning", &self.reasoning, "the model has no reasoning mode")?;
+        // The model does not reason: a request that only asks for summaries or encrypted
+        // reasoning (what clients send for models they do not know) gets no reasoning items;
+        // one that asks for reasoning effort is refused.
+        if let Some(r) = self.reasoning.as_ref().filter(|r| !r.is_null()) {
+            let effort = r.get("effort").filter(|e| !e.is_null());
+            if effort.is_some_and(|e| e != "none") {
+                return Err(ApiError::unsupported(
+                    "reasoning.effort",
+                    "the model has no reasoning mode (effort `none` only)",
+                ));
+            }
+        }
         refuse("background", &self.background, "background responses are not available")?;
         refuse("conversation", &self.conversation, "the Conversations API is not available; use `previous_response_id`")?;
         refuse("prompt", &self.prompt, "prompt templates are not available")?;
@@ -312,10 +324,12 @@ impl ResponsesRequest {
         for (i, inc) in self.include.iter().flatten().enumerate() {
             match inc.as_str() {
                 "message.output_text.logprobs" => logprobs = true,
+                // Nothing to include: the model does not reason.
+                "reasoning.encrypted_content" => {}
                 other => {
                     return Err(ApiError::unsupported(
                         &format!("include[{i}]"),
-                        &format!("`{other}` is not available (only `message.output_text.logprobs`)"),
+                        &format!("`{other}` is not available (only `message.output_text.logprobs` and `reasoning.encrypted_content`)"),
                     ))
                 }
             }
@@ -455,7 +469,7 @@ mod tests {
     #[test]
     fn unsupported_fields_and_items_are_named() {
         let cases = [
-            (json!({"input": "hi", "reasoning": {"effort": "low"}}), "reasoning"),
+            (json!({"input": "hi", "reasoning": {"effort": "low"}}), "reasoning.effort"),
             (json!({"input": "hi", "truncation": "auto"}), "truncation"),
             (json!({"input": "hi", "include": ["file_search_call.results"]}), "include[0]"),
             (json!({"input": [{"type": "web_search_call"}]}), "input[0].type"),
