@@ -71,10 +71,11 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=18096)
     a = ap.parse_args()
     with served(a.bin, a.model, a.port, "--retrieval", "false") as model:
-        print(f"| tool_choice | trials | schema-valid call | finish_reason length | content with no call | max_tokens {a.max_tokens}, temperature 1 |")
-        print("|---|---|---|---|---|---|")
+        print(f"| tool_choice | trials | schema-valid call | finish_reason length | content with no call | misses by tool | max_tokens {a.max_tokens}, temperature 1 |")
+        print("|---|---|---|---|---|---|---|")
         for choice in ("required", "named"):
             ok = length = empty = 0
+            missed = {t["function"]["name"]: 0 for t in TOOLS}
             for i in range(a.trials):
                 tool = TOOLS[i % 3]
                 tc = "required" if choice == "required" else {"type": "function", "function": {"name": tool["function"]["name"]}}
@@ -82,10 +83,15 @@ def main() -> None:
                                   "messages": [{"role": "user", "content": PROMPTS[i % 3]}]})
                 c = v.get("choices", [{}])[0]
                 calls = (c.get("message") or {}).get("tool_calls") or []
-                ok += any(valid(x, tool) for x in calls)
+                hit = any(valid(x, tool) for x in calls)
+                ok += hit
+                missed[tool["function"]["name"]] += not hit
+                if not hit and os.environ.get("FORCED_TOOLS_SHOW"):
+                    print(json.dumps(c)[:600])
                 length += c.get("finish_reason") == "length"
                 empty += not calls and bool((c.get("message") or {}).get("content"))
-            print(f"| {choice} | {a.trials} | **{ok / a.trials:.2f}** ({ok}) | {length} | {empty} | |")
+            by_tool = ", ".join(f"{k} {v}" for k, v in missed.items())
+            print(f"| {choice} | {a.trials} | **{ok / a.trials:.2f}** ({ok}) | {length} | {empty} | {by_tool} | |")
 
 
 if __name__ == "__main__":

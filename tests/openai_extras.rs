@@ -393,10 +393,38 @@ fn n_choices_each_with_its_index_and_seed() {
             v["usage"]["total_tokens"].as_u64().unwrap(),
             v["usage"]["prompt_tokens"].as_u64().unwrap() + tokens
         );
+        // Streamed: each choice's chunks with its index, the same texts, one usage chunk
+        // summing them, one [DONE].
+        let (status, _, items) = post_stream(
+            &s.url("/v1/chat/completions"),
+            &json!({"model": model, "messages": ask, "n": 3, "seed": 7, "max_tokens": 12, "stream": true,
+                "stream_options": {"include_usage": true}, "medserve": {"retrieval": {"enabled": false}}}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(items.iter().filter(|i| matches!(i, SseItem::Done)).count(), 1);
+        assert!(matches!(items.last(), Some(SseItem::Done)));
+        let chunks: Vec<&Value> = items
+            .iter()
+            .filter_map(|i| match i {
+                SseItem::Json(v) => Some(v),
+                SseItem::Done => None,
+            })
+            .collect();
+        for (i, c) in choices.iter().enumerate() {
+            let text: String = chunks
+                .iter()
+                .filter(|k| k["choices"][0]["index"] == i)
+                .filter_map(|k| k["choices"][0]["delta"]["content"].as_str())
+                .collect();
+            assert_eq!(text, c["message"]["content"].as_str().unwrap(), "choice {i}");
+        }
+        let usage: Vec<&&Value> = chunks.iter().filter(|k| k["usage"].is_object()).collect();
+        assert_eq!(usage.len(), 1, "{usage:?}");
+        assert_eq!(usage[0]["usage"], v["usage"]);
         for (body, code) in [
             (json!({"n": 9}), 400),
             (json!({"n": 0}), 400),
-            (json!({"n": 2, "stream": true}), 400),
             (json!({"n": 2, "medserve": {"consent": true}}), 400),
             (
                 json!({"n": 2, "medserve": {"triage": true, "session_id": "n-test"}}),

@@ -517,15 +517,59 @@ fn lit(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialise")
 }
 
-/// Tokens of a call besides its free strings: tags, name, keys, punctuation (measured on the
-/// SmolLM2 tokenizer for the tools of `benches/forced_tools.py`: 24–31).
-const CALL_OVERHEAD_TOKENS: usize = 32;
+/// Characters per token of JSON punctuation, keys and tags (SmolLM2's tokenizer: a call of
+/// `benches/forced_tools.py`, 105 characters with a 5-character string, is 47 tokens).
+const JSON_CHARS_PER_TOKEN: usize = 2;
+/// Characters of a call around its arguments besides the tags and the name:
+/// `\n{"name": "", "arguments": }\n`.
+const CALL_HEAD_CHARS: usize = 30;
 /// A second call is offered only when a turn has room for two calls of this size.
 const PARALLEL_MIN_TOKENS: usize = 96;
 /// Items of an array without `maxItems` in a budgeted call.
 const FREE_ITEMS: usize = 4;
 /// Characters per token assumed when sharing the budget among free strings.
 const CHARS_PER_TOKEN: usize = 3;
+/// Tokens each free string costs besides its characters (quotes, separator).
+const STRING_OVERHEAD_TOKENS: usize = 2;
+/// Magnitude of an unbounded number in a budgeted value (ten digits at most).
+const NUMBER_BOUND: i64 = 999_999_999;
+
+/// Tokens of a call of `name` besides its arguments (tags, name, the `arguments` key).
+fn call_head_tokens(name: &str) -> usize {
+    (CALL_OPEN.len() + CALL_CLOSE.len() + name.len() + CALL_HEAD_CHARS).div_ceil(JSON_CHARS_PER_TOKEN)
+}
+
+/// Characters of the smallest value of `schema` besides the contents of its free strings:
+/// braces, keys, quotes, separators, one item of an array, short numbers and booleans, the
+/// longest enum value.
+fn skeleton_chars(schema: &Value) -> usize {
+    let Some(o) = schema.as_object() else {
+        return 4;
+    };
+    if let Some(e) = o.get("enum").and_then(Value::as_array) {
+        return e.iter().map(|v| v.to_string().len()).max().unwrap_or(4);
+    }
+    if let Some(c) = o.get("const") {
+        return c.to_string().len();
+    }
+    let ty = o.get("type").and_then(Value::as_str).unwrap_or(if o.contains_key("properties") {
+        "object"
+    } else {
+        ""
+    });
+    match ty {
+        "object" => {
+            2 + o
+                .get("properties")
+                .and_then(Value::as_object)
+                .map_or(0, |p| p.iter().map(|(k, v)| k.len() + 6 + skeleton_chars(v)).sum())
+        }
+        "array" => 2 + o.get("items").map_or(4, skeleton_chars),
+        "string" => 2,
+        "boolean" => 5,
+        _ => 4,
+    }
+}
 
 /// Unbounded strings in `schema` (strings inside unbounded arrays count [`FREE_ITEMS`]
 /// times).
@@ -577,6 +621,20 @@ fn cap(schema: &mut Value, chars: usize) {
                 let n = FREE_ITEMS.max(min(o, "minItems"));
                 o.insert("maxItems".into(), json!(n));
             }
+            // A number without bounds can run to any number of digits: within ±10^9.
+            let numeric = o.get("type").is_some_and(|t| {
+                ["integer", "number"]
+                    .iter()
+                    .any(|ty| t == ty || t.as_array().is_some_and(|a| a.iter().any(|x| x == ty)))
+            });
+            if numeric {
+                if !o.contains_key("maximum") && !o.contains_key("exclusiveMaximum") {
+                    o.insert("maximum".into(), json!(NUMBER_BOUND));
+                }
+                if !o.contains_key("minimum") && !o.contains_key("exclusiveMinimum") {
+                    o.insert("minimum".into(), json!(-NUMBER_BOUND));
+                }
+            }
             // Properties the schema does not name are allowed by default, and unbounded:
             // a budgeted value has only the named ones (still a valid value).
             if o.contains_key("properties")
@@ -596,16 +654,22 @@ fn cap(schema: &mut Value, chars: usize) {
     }
 }
 
-/// The schema a call's arguments are generated from: the tool's own, on one line with
-/// `": "` and `", "` as separators (a sampling model can otherwise spend the budget on
-/// whitespace), and, for a turn of
-/// `max_tokens`, with each unbounded string and array capped so that the call fits. Calls
-/// are still checked against the tool's own schema (a capped value is a valid one).
+/// The schema a value is generated from: the schema given, on one line with `": "` and
+/// `", "` as separators (a sampling model can otherwise spend the budget on whitespace),
+/// and, when the value has `max_tokens` of its own, with each unbounded string and array
+/// capped so that it fits: the tokens left after its skeleton ([`skeleton_chars`]) are
+/// shared among its free strings. Values are still checked against the schema given (a
+/// capped value is a valid one).
 fn bounded_schema(schema: &Value, max_tokens: Option<usize>) -> Value {
     let mut s = schema.clone();
     if let Some(n) = max_tokens {
-        let left = n.saturating_sub(CALL_OVERHEAD_TOKENS).max(4) * CHARS_PER_TOKEN;
-        let chars = (left / free_strings(schema).max(1)).clamp(8, 512);
+        let strings = free_strings(schema).max(1);
+        let skeleton = skeleton_chars(schema).div_ceil(JSON_CHARS_PER_TOKEN);
+        let left = n
+            .saturating_sub(skeleton + STRING_OVERHEAD_TOKENS * strings)
+            .max(4)
+            * CHARS_PER_TOKEN;
+        let chars = (left / strings).clamp(8, 512);
         cap(&mut s, chars);
     }
     if let Some(o) = s.as_object_mut() {
@@ -694,7 +758,10 @@ fn calls_grammar(
         g.push_str(&format!(
             "fn_{i}: {} %json {} \"}}\"\n",
             lit(&head),
-            bounded_schema(&t.parameters, max_tokens)
+            bounded_schema(
+                &t.parameters,
+                max_tokens.map(|n| n.saturating_sub(call_head_tokens(&t.name)))
+            )
         ));
     }
     g

@@ -5,9 +5,11 @@
 //!
 //! Choices run one after another: each takes the server's and the key's generation slot
 //! like a request of its own, so `n` never needs more streams than the key may hold.
+//! Streamed, each choice's chunks follow the one before's, with their `index`; a usage
+//! chunk (when asked) sums them all, then one `[DONE]`.
 //! Not combined with what is about one conversation's single answer (400 naming `n`):
-//! streaming, triage sessions (one assessment report per exchange), the consented training
-//! log (one record per exchange), and server-run tools.
+//! triage sessions (one assessment report per exchange), the consented training log (one
+//! record per exchange), and server-run tools.
 
 use axum::body::to_bytes;
 use axum::response::{IntoResponse, Response};
@@ -28,12 +30,6 @@ fn refuse(what: &str) -> ApiError {
 
 /// Checks that `n` choices can be given for this request.
 fn check(principal: &Principal, req: &ChatCompletionRequest) -> Result<(), ApiError> {
-    if req.stream == Some(true) {
-        return Err(ApiError::unsupported(
-            "n",
-            "`n` > 1 is available without streaming only",
-        ));
-    }
     let m = req.medserve.clone().unwrap_or_default();
     if m.triage.unwrap_or(principal.settings.triage) {
         return Err(refuse("a triage session (one report per exchange)"));
@@ -57,6 +53,9 @@ pub async fn complete_n(
     n: u32,
 ) -> Result<Response, ApiError> {
     check(&principal, &req)?;
+    if req.stream == Some(true) {
+        return Ok(stream_n(state, principal, req, n));
+    }
     let mut merged: Option<Value> = None;
     let mut choices = Vec::with_capacity(n as usize);
     let mut facts = Vec::with_capacity(n as usize);
@@ -87,4 +86,79 @@ pub async fn complete_n(
     // verdicts, timings) are listed in order.
     v["medserve"]["choices"] = Value::Array(facts);
     Ok(Json(v).into_response())
+}
+
+/// The choices streamed one after another (see the module text). A choice that fails
+/// before its stream starts ends the stream with its error.
+fn stream_n(state: AppState, principal: Principal, req: ChatCompletionRequest, n: u32) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use futures::StreamExt;
+    let keep_alive = state.settings().keep_alive;
+    let include_usage = req
+        .stream_options
+        .as_ref()
+        .and_then(|o| o.include_usage)
+        .unwrap_or(false);
+    let body = async_stream::stream! {
+        let mut prompt_tokens = 0u64;
+        let mut completion_tokens = 0u64;
+        let mut last: Option<Value> = None;
+        for i in 0..n {
+            let mut one = req.clone();
+            one.n = None;
+            one.seed = req.seed.map(|s| s.wrapping_add(i64::from(i)));
+            let resp = match super::complete(state.clone(), principal.clone(), one).await {
+                Ok(r) => r,
+                Err(e) => {
+                    let v = serde_json::to_value(e.body()).unwrap_or(Value::Null);
+                    yield Ok::<_, std::convert::Infallible>(Event::default().data(v.to_string()));
+                    break;
+                }
+            };
+            let mut lines = crate::openai::sse::DataLines::default();
+            let mut chunks = resp.into_body().into_data_stream();
+            let mut failed = false;
+            while let Some(Ok(bytes)) = chunks.next().await {
+                for data in lines.push(&bytes) {
+                    if data == "[DONE]" {
+                        continue;
+                    }
+                    let Ok(mut v) = serde_json::from_str::<Value>(&data) else { continue };
+                    failed |= v.get("error").is_some();
+                    if v["choices"].as_array().is_some_and(|c| c.is_empty()) && v["usage"].is_object() {
+                        // The choice's own usage chunk: summed into one at the end.
+                        prompt_tokens = v["usage"]["prompt_tokens"].as_u64().unwrap_or(0);
+                        completion_tokens += v["usage"]["completion_tokens"].as_u64().unwrap_or(0);
+                        last = Some(v);
+                        continue;
+                    }
+                    for c in v["choices"].as_array_mut().into_iter().flatten() {
+                        c["index"] = json!(i);
+                    }
+                    yield Ok(Event::default().data(v.to_string()));
+                }
+            }
+            if failed {
+                break;
+            }
+        }
+        if include_usage {
+            if let Some(mut u) = last {
+                u["usage"] = json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens});
+                yield Ok(Event::default().data(u.to_string()));
+            }
+        }
+        yield Ok(Event::default().data("[DONE]"));
+    };
+    let mut resp = Sse::new(body)
+        .keep_alive(KeepAlive::new().interval(keep_alive))
+        .into_response();
+    resp.headers_mut().insert(
+        "x-accel-buffering",
+        axum::http::HeaderValue::from_static("no"),
+    );
+    resp.headers_mut()
+        .insert("cache-control", axum::http::HeaderValue::from_static("no-cache"));
+    resp
 }

@@ -7,6 +7,7 @@ pub mod completions;
 pub mod limits;
 pub mod responses;
 pub mod sampling;
+pub mod sse;
 
 use std::collections::HashMap;
 

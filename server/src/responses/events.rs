@@ -18,27 +18,7 @@ use serde_json::{json, Value};
 use super::shape::{self, Built, Ctx};
 use super::{finish, Keep};
 use crate::app::AppState;
-
-/// `data:` payloads of an SSE byte stream, as they complete.
-#[derive(Default)]
-struct Lines {
-    buf: Vec<u8>,
-}
-
-impl Lines {
-    fn push(&mut self, bytes: &[u8]) -> Vec<String> {
-        self.buf.extend_from_slice(bytes);
-        let mut out = Vec::new();
-        while let Some(nl) = self.buf.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.buf.drain(..=nl).collect();
-            let line = String::from_utf8_lossy(&line);
-            if let Some(d) = line.trim_end_matches(['\r', '\n']).strip_prefix("data:") {
-                out.push(d.trim_start().to_string());
-            }
-        }
-        out
-    }
-}
+use crate::openai::sse::DataLines as Lines;
 
 /// The text item while it is open.
 struct OpenText {
@@ -254,16 +234,4 @@ pub(super) fn stream(state: AppState, answer: Response, ctx: Ctx, keep: Keep) ->
     resp.headers_mut()
         .insert("cache-control", HeaderValue::from_static("no-cache"));
     resp
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Lines;
-
-    #[test]
-    fn data_lines_are_cut_where_they_end() {
-        let mut l = Lines::default();
-        assert!(l.push(b"data: {\"a\"").is_empty());
-        assert_eq!(l.push(b":1}\n\n: keep-alive\ndata: [DONE]\n"), vec!["{\"a\":1}", "[DONE]"]);
-    }
 }

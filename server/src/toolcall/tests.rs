@@ -350,11 +350,12 @@ fn symptoms_schema() -> Value {
 
 #[test]
 fn a_budgeted_call_caps_free_strings_and_arrays_to_fit() {
-    // 64 tokens: (64 - 32) * 3 characters shared by 4 array items and the note.
+    // 64 tokens: (64 - 23 for the skeleton's 45 characters - 2 * 5) * 3 characters shared
+    // by 4 array items and the note.
     let b = bounded_schema(&symptoms_schema(), Some(64));
     assert_eq!(b["properties"]["symptoms"]["maxItems"], 4);
-    assert_eq!(b["properties"]["symptoms"]["items"]["maxLength"], 19);
-    assert_eq!(b["properties"]["note"]["maxLength"], 19);
+    assert_eq!(b["properties"]["symptoms"]["items"]["maxLength"], 18);
+    assert_eq!(b["properties"]["note"]["maxLength"], 18);
     assert!(b["properties"]["unit"].get("maxLength").is_none(), "{b}");
     assert_eq!(b["x-guidance"]["whitespace_flexible"], false);
     // A cap never goes under the schema's own minimum.
@@ -363,10 +364,18 @@ fn a_budgeted_call_caps_free_strings_and_arrays_to_fit() {
             "code": {"type": "string", "minLength": 40},
             "ids": {"type": "array", "minItems": 6, "items": {"type": "integer"}}
         }}),
-        Some(40),
+        Some(20),
     );
     assert_eq!(m["properties"]["code"]["maxLength"], 40);
     assert_eq!(m["properties"]["ids"]["maxItems"], 6);
+    // Numbers get at most ten digits; a bound the schema sets is kept.
+    assert_eq!(m["properties"]["ids"]["items"]["maximum"], 999_999_999);
+    assert_eq!(m["properties"]["ids"]["items"]["minimum"], -999_999_999);
+    let d = bounded_schema(
+        &json!({"type": "object", "properties": {"days": {"type": "integer", "minimum": 0}}}),
+        Some(64),
+    );
+    assert_eq!(d["properties"]["days"], json!({"type": "integer", "minimum": 0, "maximum": 999_999_999}));
     // Without a budget only the layout is fixed.
     let u = bounded_schema(&symptoms_schema(), None);
     assert!(u["properties"]["note"].get("maxLength").is_none());
