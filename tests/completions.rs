@@ -14,7 +14,13 @@ async fn post(body: Value) -> (u16, Value) {
 }
 
 fn model() -> String {
-    TestServer::shared().state.engine().unwrap().info().id.clone()
+    TestServer::shared()
+        .state
+        .engine()
+        .unwrap()
+        .info()
+        .id
+        .clone()
 }
 
 async fn tokenize(text: &str) -> Vec<u64> {
@@ -103,10 +109,16 @@ fn echo_scores_the_prompt_consistently_with_generation() {
         let next_lp = lp["token_logprobs"][0].as_f64().unwrap();
         assert_eq!(lp["text_offset"], json!([0]));
         let next_ids = tokenize(&format!("{PROMPT}{next_text}")).await;
-        assert_eq!(next_ids[..ids.len()], ids[..], "the prompt tokenises the same");
+        assert_eq!(
+            next_ids[..ids.len()],
+            ids[..],
+            "the prompt tokenises the same"
+        );
 
-        let (status, echo) = post(json!({"model": model(), "prompt": next_ids, "max_tokens": 0,
-            "echo": true, "logprobs": 3}))
+        let (status, echo) = post(
+            json!({"model": model(), "prompt": next_ids, "max_tokens": 0,
+            "echo": true, "logprobs": 3}),
+        )
         .await;
         assert_eq!(status, 200, "{echo}");
         let c = &echo["choices"][0];
@@ -132,7 +144,10 @@ fn echo_scores_the_prompt_consistently_with_generation() {
             assert!(v <= 0.0 && v.is_finite(), "{lp}");
             let top = lp["top_logprobs"][i].as_object().unwrap();
             assert!(!top.is_empty() && top.len() <= 3, "{lp}");
-            let best = top.values().map(|x| x.as_f64().unwrap()).fold(f64::MIN, f64::max);
+            let best = top
+                .values()
+                .map(|x| x.as_f64().unwrap())
+                .fold(f64::MIN, f64::max);
             assert!(v <= best + 1e-6, "a token above its position's best: {lp}");
         }
         let last = lp["token_logprobs"][n - 1].as_f64().unwrap();
@@ -141,14 +156,22 @@ fn echo_scores_the_prompt_consistently_with_generation() {
             "scored {last} vs generated {next_lp}"
         );
         let top = lp["top_logprobs"][n - 1].as_object().unwrap();
-        let best = top.values().map(|x| x.as_f64().unwrap()).fold(f64::MIN, f64::max);
+        let best = top
+            .values()
+            .map(|x| x.as_f64().unwrap())
+            .fold(f64::MIN, f64::max);
         assert_eq!(last, best, "the greedy token is its position's best: {lp}");
         // A prompt of one token has nothing to score.
-        let (status, one) = post(json!({"model": model(), "prompt": [ids[0]], "max_tokens": 0,
-            "echo": true, "logprobs": 1}))
+        let (status, one) = post(
+            json!({"model": model(), "prompt": [ids[0]], "max_tokens": 0,
+            "echo": true, "logprobs": 1}),
+        )
         .await;
         assert_eq!(status, 200, "{one}");
-        assert_eq!(one["choices"][0]["logprobs"]["token_logprobs"], json!([null]));
+        assert_eq!(
+            one["choices"][0]["logprobs"]["token_logprobs"],
+            json!([null])
+        );
     });
 }
 
@@ -168,13 +191,7 @@ fn streaming_and_n_choices() {
         let (status, _, items) = post_stream(&s.url("/v1/completions"), &streamed).await;
         assert_eq!(status, 200);
         assert!(matches!(items.last(), Some(SseItem::Done)));
-        let chunks: Vec<&Value> = items
-            .iter()
-            .filter_map(|i| match i {
-                SseItem::Json(v) => Some(v),
-                SseItem::Done => None,
-            })
-            .collect();
+        let chunks = sse_json(&items);
         let text: String = chunks
             .iter()
             .filter_map(|c| c["choices"][0]["text"].as_str())
@@ -255,7 +272,12 @@ fn guardrails_apply_to_each_prompt() {
 fn bad_requests_are_400s_naming_the_field() {
     TestServer::shared();
     runtime().block_on(async {
-        let ctx = TestServer::shared().state.engine().unwrap().info().max_context;
+        let ctx = TestServer::shared()
+            .state
+            .engine()
+            .unwrap()
+            .info()
+            .max_context;
         let cases = [
             (json!({"prompt": "hi", "suffix": "there"}), "suffix"),
             (json!({"prompt": [1, 99_999_999]}), "prompt[0][1]"),
@@ -264,7 +286,10 @@ fn bad_requests_are_400s_naming_the_field() {
             (json!({"prompt": "hi", "max_tokens": ctx}), "max_tokens"),
             (json!({"prompt": "hi", "logprobs": 50}), "logprobs"),
             (json!({"prompt": "hi", "best_of": 2}), "best_of"),
-            (json!({"prompt": "hi", "medserve": {"triage": true}}), "medserve"),
+            (
+                json!({"prompt": "hi", "medserve": {"triage": true}}),
+                "medserve",
+            ),
             (json!({"prompt": "hi", "functions": []}), "functions"),
         ];
         for (mut body, field) in cases {

@@ -339,13 +339,7 @@ fn an_answer_ending_inside_a_utf8_character_still_finishes() {
         body["stream"] = json!(true);
         let (status, _, items) = post_stream(&s.url("/v1/chat/completions"), &body).await;
         assert_eq!(status, 200);
-        let events: Vec<&Value> = items
-            .iter()
-            .filter_map(|i| match i {
-                SseItem::Json(v) => Some(v),
-                SseItem::Done => None,
-            })
-            .collect();
+        let events = sse_json(&items);
         assert!(
             events.iter().all(|e| e.get("error").is_none()),
             "{events:?}"

@@ -397,6 +397,17 @@ pub async fn post_stream(
     (status, headers, items)
 }
 
+/// The JSON events of a stream, `[DONE]` left out.
+pub fn sse_json(items: &[SseItem]) -> Vec<&Value> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            SseItem::Json(v) => Some(v),
+            SseItem::Done => None,
+        })
+        .collect()
+}
+
 /// Concatenated `delta.content` of a stream.
 pub fn stream_text(items: &[SseItem]) -> String {
     items

@@ -404,13 +404,7 @@ fn n_choices_each_with_its_index_and_seed() {
         assert_eq!(status, 200);
         assert_eq!(items.iter().filter(|i| matches!(i, SseItem::Done)).count(), 1);
         assert!(matches!(items.last(), Some(SseItem::Done)));
-        let chunks: Vec<&Value> = items
-            .iter()
-            .filter_map(|i| match i {
-                SseItem::Json(v) => Some(v),
-                SseItem::Done => None,
-            })
-            .collect();
+        let chunks = sse_json(&items);
         for (i, c) in choices.iter().enumerate() {
             let text: String = chunks
                 .iter()

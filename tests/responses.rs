@@ -13,7 +13,13 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 fn model() -> String {
-    TestServer::shared().state.engine().unwrap().info().id.clone()
+    TestServer::shared()
+        .state
+        .engine()
+        .unwrap()
+        .info()
+        .id
+        .clone()
 }
 
 async fn post(body: Value) -> (u16, Value) {
@@ -58,7 +64,10 @@ fn a_response_object_with_text_usage_and_no_storage_without_consent() {
         assert_eq!(status, 200, "{v}");
         assert!(v["id"].as_str().unwrap().starts_with("resp_"), "{v}");
         assert_eq!(v["object"], "response");
-        assert!(["completed", "incomplete"].contains(&v["status"].as_str().unwrap()), "{v}");
+        assert!(
+            ["completed", "incomplete"].contains(&v["status"].as_str().unwrap()),
+            "{v}"
+        );
         assert_eq!(v["instructions"], "Answer in one sentence.");
         assert_eq!(v["metadata"], json!({"case": "t1"}));
         let item = &v["output"][0];
@@ -75,13 +84,25 @@ fn a_response_object_with_text_usage_and_no_storage_without_consent() {
         );
         // `store` defaults to true, but nothing is kept without the patient's consent.
         assert_eq!(v["store"], false, "{v}");
-        assert_eq!(v["medserve"]["stored"], json!({"stored": false, "reason": "no_consent"}));
+        assert_eq!(
+            v["medserve"]["stored"],
+            json!({"stored": false, "reason": "no_consent"})
+        );
         let s = TestServer::shared();
         let id = v["id"].as_str().unwrap();
-        let (status, _, _) = call(Method::GET, &s.url(&format!("/v1/responses/{id}")), None, None).await;
+        let (status, _, _) = call(
+            Method::GET,
+            &s.url(&format!("/v1/responses/{id}")),
+            None,
+            None,
+        )
+        .await;
         assert_eq!(status, 404);
         // max_output_tokens reached: incomplete with its reason.
-        let (_, short) = post(body(json!({"input": "Explain asthma in detail.", "max_output_tokens": 3}))).await;
+        let (_, short) = post(body(
+            json!({"input": "Explain asthma in detail.", "max_output_tokens": 3}),
+        ))
+        .await;
         assert_eq!(short["status"], "incomplete", "{short}");
         assert_eq!(short["incomplete_details"]["reason"], "max_output_tokens");
     });
@@ -156,24 +177,33 @@ fn streamed_events_in_order() {
         b["stream"] = json!(true);
         let (status, headers, items) = post_stream(&s.url("/v1/responses"), &b).await;
         assert_eq!(status, 200);
-        assert!(headers["content-type"].to_str().unwrap().starts_with("text/event-stream"));
-        let events: Vec<&Value> = items
-            .iter()
-            .filter_map(|i| match i {
-                SseItem::Json(v) => Some(v),
-                SseItem::Done => None,
-            })
-            .collect();
-        assert!(!items.iter().any(|i| matches!(i, SseItem::Done)), "no [DONE] in Responses streams");
+        assert!(headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        let events = sse_json(&items);
+        assert!(
+            !items.iter().any(|i| matches!(i, SseItem::Done)),
+            "no [DONE] in Responses streams"
+        );
         let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
         for (i, e) in events.iter().enumerate() {
             assert_eq!(e["sequence_number"], json!(i), "{kinds:?}");
         }
         assert_eq!(kinds[..2], ["response.created", "response.in_progress"]);
         let last = *kinds.last().unwrap();
-        assert!(last == "response.completed" || last == "response.incomplete", "{kinds:?}");
-        for k in ["response.output_item.added", "response.content_part.added", "response.output_text.delta",
-                  "response.output_text.done", "response.content_part.done", "response.output_item.done"] {
+        assert!(
+            last == "response.completed" || last == "response.incomplete",
+            "{kinds:?}"
+        );
+        for k in [
+            "response.output_item.added",
+            "response.content_part.added",
+            "response.output_text.delta",
+            "response.output_text.done",
+            "response.content_part.done",
+            "response.output_item.done",
+        ] {
             assert!(kinds.contains(&k), "{k} missing: {kinds:?}");
         }
         let deltas: String = events
@@ -224,7 +254,10 @@ fn stored_responses_are_de_identified_continued_and_owned() {
         // What is kept is de-identified: the name is not in the store.
         let stored = s.state.store().response(&id).unwrap().unwrap();
         let kept = format!("{} {}", stored.body, stored.conversation);
-        assert!(!kept.contains("Kowalczyk") && !kept.contains("Marjatta"), "{kept}");
+        assert!(
+            !kept.contains("Kowalczyk") && !kept.contains("Marjatta"),
+            "{kept}"
+        );
         assert!(kept.contains("dry cough"), "{kept}");
         // Another key sees nothing and cannot continue or delete it.
         let (status, _, _) = call(Method::GET, &one, Some(&other), None).await;

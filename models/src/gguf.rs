@@ -44,7 +44,7 @@ pub fn parse_dtype(name: &str) -> Result<GgmlDType> {
 }
 
 /// llama.cpp's `general.file_type` code for a whole-file format, when there is one.
-fn file_type_code(dtype: GgmlDType) -> Option<u32> {
+pub(crate) fn file_type_code(dtype: GgmlDType) -> Option<u32> {
     Some(match dtype {
         GgmlDType::F32 => 0,
         GgmlDType::F16 => 1,

@@ -14,6 +14,7 @@ pub mod gguf;
 pub mod mistral;
 mod sampling;
 pub mod scoring;
+pub mod synth;
 pub mod tokenizer;
 
 use std::collections::HashMap;

@@ -23,8 +23,8 @@ use tokio::sync::mpsc;
 
 use crate::sampling::{Records, RequestSampler};
 use crate::{
-    ChatMessage, CompleteRequest, Engine, Error, Event, EventStream, FinishReason,
-    GenerateRequest, Grammar, ModelInfo, Result, TokenLogprob, TopLogprob, Usage,
+    ChatMessage, CompleteRequest, Engine, Error, Event, EventStream, FinishReason, GenerateRequest,
+    Grammar, ModelInfo, Result, TokenLogprob, TopLogprob, Usage,
 };
 
 /// How to run the model.
@@ -354,7 +354,11 @@ impl MistralEngine {
             Response::ValidationError(e) => return Err(Error::Invalid(e.to_string())),
             Response::InternalError(e) => return Err(Error::Internal(e.to_string())),
             Response::ModelError(e, _) => return Err(Error::Internal(e)),
-            _ => return Err(Error::Internal("prompt scoring: unexpected response".into())),
+            _ => {
+                return Err(Error::Internal(
+                    "prompt scoring: unexpected response".into(),
+                ))
+            }
         };
         let prompt = prompt.to_vec();
         let tok = self.tokenizer.clone();
@@ -372,7 +376,9 @@ impl MistralEngine {
                 )));
             }
             let text = |id: u32| tok.token_text(id);
-            Ok(crate::scoring::score_prompt(&rows, vocab, &prompt, top, &text))
+            Ok(crate::scoring::score_prompt(
+                &rows, vocab, &prompt, top, &text,
+            ))
         })
         .await
         .map_err(|e| Error::Internal(e.to_string()))?
@@ -472,8 +478,13 @@ impl Engine for MistralEngine {
                 enable_thinking: None,
                 reasoning_effort: None,
             };
-            self.start(message, prompt_tokens, &request.sampling, request.grammar.as_ref())
-                .await
+            self.start(
+                message,
+                prompt_tokens,
+                &request.sampling,
+                request.grammar.as_ref(),
+            )
+            .await
         }
         .boxed()
     }
@@ -502,7 +513,10 @@ impl Engine for MistralEngine {
 
 /// Counts a generation as running, and holds the engine's gate shared, until its stream
 /// is dropped or finished.
-struct RunningGuard(Arc<AtomicUsize>, #[allow(dead_code)] tokio::sync::OwnedRwLockReadGuard<()>);
+struct RunningGuard(
+    Arc<AtomicUsize>,
+    #[allow(dead_code)] tokio::sync::OwnedRwLockReadGuard<()>,
+);
 
 impl RunningGuard {
     fn new(c: Arc<AtomicUsize>, shared: tokio::sync::OwnedRwLockReadGuard<()>) -> Self {
@@ -764,7 +778,11 @@ fn take_logprobs(
                         .take(top_n)
                         .map(|&(id, lp)| {
                             let (bytes, token, logprob) = entry(id, lp);
-                            TopLogprob { token, logprob, bytes }
+                            TopLogprob {
+                                token,
+                                logprob,
+                                bytes,
+                            }
                         })
                         .collect(),
                 }

@@ -107,7 +107,15 @@ mod tests {
         assert!(p2.logprob > -0.02 && p2.logprob < 0.0);
         // Probabilities of a row sum to one.
         let total: f64 = (0..3u32)
-            .map(|id| f64::from(score_prompt(&logits, 3, &[0, id], 0, &name)[1].as_ref().unwrap().logprob).exp())
+            .map(|id| {
+                f64::from(
+                    score_prompt(&logits, 3, &[0, id], 0, &name)[1]
+                        .as_ref()
+                        .unwrap()
+                        .logprob,
+                )
+                .exp()
+            })
             .sum();
         assert!((total - 1.0).abs() < 1e-6);
     }

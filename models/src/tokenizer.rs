@@ -177,7 +177,10 @@ mod tests {
     #[test]
     fn token_bytes_undo_each_vocabularys_encoding() {
         // GPT-2: `Ġ` is the space, `Ċ` the newline; `Ã©` is the two bytes of é.
-        let g = facts("gpt2", &["\u{120}hello", "\u{10A}", "\u{C3}\u{A9}", "<|im_end|>"]);
+        let g = facts(
+            "gpt2",
+            &["\u{120}hello", "\u{10A}", "\u{C3}\u{A9}", "<|im_end|>"],
+        );
         assert_eq!(g.token_text(0), " hello");
         assert_eq!(g.token_bytes(1), b"\n");
         assert_eq!(g.token_text(2), "é");

@@ -339,6 +339,37 @@ enum ModelCommand {
         #[arg(long, default_value = "q8_0")]
         to: String,
     },
+    /// Write a random-weight Llama GGUF of a given shape with a donor's tokenizer and chat
+    /// template (benchmarks at sizes whose weights cannot be downloaded).
+    Synth {
+        /// GGUF whose tokenizer and chat template the model takes.
+        #[arg(long)]
+        like: PathBuf,
+        /// Embedding width.
+        #[arg(long)]
+        hidden: usize,
+        /// Transformer blocks.
+        #[arg(long)]
+        layers: usize,
+        /// Attention heads.
+        #[arg(long)]
+        heads: usize,
+        /// Key/value heads.
+        #[arg(long)]
+        kv_heads: usize,
+        /// Feed-forward width.
+        #[arg(long)]
+        ffn: usize,
+        /// Type of the projections: q8_0, q4k, ...
+        #[arg(long = "type", default_value = "q8_0")]
+        dtype: String,
+        /// Seed of the random weights.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output GGUF (written atomically).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print the architecture, tensor types and SHA-256 of a GGUF file.
     Info {
         /// GGUF file.
@@ -810,6 +841,37 @@ fn model(cmd: ModelCommand) -> anyhow::Result<()> {
             println!(
                 "wrote {} ({n} tensors converted to {to}) in {:.1}s",
                 output.display(),
+                t.elapsed().as_secs_f32()
+            );
+        }
+        ModelCommand::Synth {
+            like,
+            hidden,
+            layers,
+            heads,
+            kv_heads,
+            ffn,
+            dtype,
+            seed,
+            out,
+        } => {
+            let t = std::time::Instant::now();
+            let shape = medserve_models::synth::Shape {
+                hidden,
+                layers,
+                heads,
+                kv_heads,
+                ffn,
+            };
+            let w =
+                medserve_models::synth::synth(&like, shape, gguf::parse_dtype(&dtype)?, seed, &out)
+                    .with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "wrote {} ({:.2} B parameters, {} tensors, vocabulary {}) in {:.1}s",
+                out.display(),
+                w.parameters as f64 / 1e9,
+                w.tensors,
+                w.vocab,
                 t.elapsed().as_secs_f32()
             );
         }

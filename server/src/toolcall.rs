@@ -536,7 +536,8 @@ const NUMBER_BOUND: i64 = 999_999_999;
 
 /// Tokens of a call of `name` besides its arguments (tags, name, the `arguments` key).
 fn call_head_tokens(name: &str) -> usize {
-    (CALL_OPEN.len() + CALL_CLOSE.len() + name.len() + CALL_HEAD_CHARS).div_ceil(JSON_CHARS_PER_TOKEN)
+    (CALL_OPEN.len() + CALL_CLOSE.len() + name.len() + CALL_HEAD_CHARS)
+        .div_ceil(JSON_CHARS_PER_TOKEN)
 }
 
 /// Characters of the smallest value of `schema` besides the contents of its free strings:
@@ -552,17 +553,22 @@ fn skeleton_chars(schema: &Value) -> usize {
     if let Some(c) = o.get("const") {
         return c.to_string().len();
     }
-    let ty = o.get("type").and_then(Value::as_str).unwrap_or(if o.contains_key("properties") {
-        "object"
-    } else {
-        ""
-    });
+    let ty = o
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or(if o.contains_key("properties") {
+            "object"
+        } else {
+            ""
+        });
     match ty {
         "object" => {
             2 + o
                 .get("properties")
                 .and_then(Value::as_object)
-                .map_or(0, |p| p.iter().map(|(k, v)| k.len() + 6 + skeleton_chars(v)).sum())
+                .map_or(0, |p| {
+                    p.iter().map(|(k, v)| k.len() + 6 + skeleton_chars(v)).sum()
+                })
         }
         "array" => 2 + o.get("items").map_or(4, skeleton_chars),
         "string" => 2,

@@ -107,7 +107,14 @@ fn redact_json(v: &Value, r: &mut Replaced) -> Value {
 }
 
 /// Fields whose strings are free text (what a stored response de-identifies).
-const TEXT_FIELDS: &[&str] = &["content", "text", "arguments", "output", "instructions", "refusal"];
+const TEXT_FIELDS: &[&str] = &[
+    "content",
+    "text",
+    "arguments",
+    "output",
+    "instructions",
+    "refusal",
+];
 
 /// `v` with every string under a free-text field de-identified as the training log is
 /// (the disclaimer, the server's own text, kept); ids, names of tools and other fields are
@@ -121,7 +128,12 @@ pub fn deidentify_texts(v: &Value) -> Value {
             Value::Array(a) => Value::Array(a.iter().map(|x| walk(x, text, r)).collect()),
             Value::Object(o) => Value::Object(
                 o.iter()
-                    .map(|(k, x)| (k.clone(), walk(x, text || TEXT_FIELDS.contains(&k.as_str()), r)))
+                    .map(|(k, x)| {
+                        (
+                            k.clone(),
+                            walk(x, text || TEXT_FIELDS.contains(&k.as_str()), r),
+                        )
+                    })
                     .collect(),
             ),
             other => other.clone(),

@@ -91,7 +91,7 @@ pub async fn complete_n(
 /// The choices streamed one after another (see the module text). A choice that fails
 /// before its stream starts ends the stream with its error.
 fn stream_n(state: AppState, principal: Principal, req: ChatCompletionRequest, n: u32) -> Response {
-    use axum::response::sse::{Event, KeepAlive, Sse};
+    use axum::response::sse::Event;
     use futures::StreamExt;
     let keep_alive = state.settings().keep_alive;
     let include_usage = req
@@ -151,14 +151,5 @@ fn stream_n(state: AppState, principal: Principal, req: ChatCompletionRequest, n
         }
         yield Ok(Event::default().data("[DONE]"));
     };
-    let mut resp = Sse::new(body)
-        .keep_alive(KeepAlive::new().interval(keep_alive))
-        .into_response();
-    resp.headers_mut().insert(
-        "x-accel-buffering",
-        axum::http::HeaderValue::from_static("no"),
-    );
-    resp.headers_mut()
-        .insert("cache-control", axum::http::HeaderValue::from_static("no-cache"));
-    resp
+    crate::openai::sse::response(body, keep_alive)
 }

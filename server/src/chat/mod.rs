@@ -551,7 +551,6 @@ fn until_cancelled(
     })
 }
 
-
 /// Admission: the server's generation slot (429 `server_overloaded` when none is free) and
 /// the key's own bound on concurrent generations (none in open mode), held until the
 /// answer ends.

@@ -30,7 +30,13 @@ impl Legacy {
         self.text_offset.extend(other.text_offset);
     }
 
-    fn push(&mut self, token: String, logprob: Option<f32>, top: Option<Map<String, Value>>, at: usize) {
+    fn push(
+        &mut self,
+        token: String,
+        logprob: Option<f32>,
+        top: Option<Map<String, Value>>,
+        at: usize,
+    ) {
         self.tokens.push(token);
         self.token_logprobs.push(logprob);
         self.top_logprobs.push(top);
@@ -92,7 +98,12 @@ impl Offsets {
     pub fn generated(&mut self, lps: &[TokenLogprob]) -> Legacy {
         let mut out = Legacy::default();
         for lp in lps {
-            out.push(lp.token.clone(), Some(lp.logprob), Some(top_map(lp)), self.chars);
+            out.push(
+                lp.token.clone(),
+                Some(lp.logprob),
+                Some(top_map(lp)),
+                self.chars,
+            );
             self.chars += lp.token.chars().count();
         }
         out
@@ -132,6 +143,9 @@ mod tests {
         o.past("hé");
         let g = o.generated(&[lp("llo", -0.5), lp("!", -0.1)]);
         assert_eq!(g.text_offset, [2, 5]);
-        assert_eq!(g.top_logprobs[0].as_ref().unwrap()["llo"], Value::from(-0.5f32));
+        assert_eq!(
+            g.top_logprobs[0].as_ref().unwrap()["llo"],
+            Value::from(-0.5f32)
+        );
     }
 }

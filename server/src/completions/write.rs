@@ -3,8 +3,7 @@
 
 use std::convert::Infallible;
 
-use axum::http::HeaderValue;
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::sse::Event as SseEvent;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::stream::BoxStream;
@@ -111,7 +110,9 @@ pub(super) async fn json(
             }
         }
     }
-    Err(ApiError::Internal("completion ended without its last event".into()))
+    Err(ApiError::Internal(
+        "completion ended without its last event".into(),
+    ))
 }
 
 fn data(v: &Value) -> SseEvent {
@@ -165,12 +166,5 @@ pub(super) fn sse(
         }
         yield Ok(SseEvent::default().data("[DONE]"));
     };
-    let mut resp = Sse::new(body)
-        .keep_alive(KeepAlive::new().interval(keep_alive))
-        .into_response();
-    resp.headers_mut()
-        .insert("x-accel-buffering", HeaderValue::from_static("no"));
-    resp.headers_mut()
-        .insert("cache-control", HeaderValue::from_static("no-cache"));
-    resp
+    crate::openai::sse::response(body, keep_alive)
 }

@@ -9,7 +9,8 @@ use axum::routing::{get, post, MethodRouter};
 
 use super::openapi::{body, op_delete, op_get, op_post, Op};
 use super::{
-    admin, care, chat, completions, embeddings, health, metrics, moderations, openapi, pages, responses, tokenize, tools,
+    admin, care, chat, completions, embeddings, health, metrics, moderations, openapi, pages,
+    responses, tokenize, tools,
 };
 use crate::app::AppState;
 use crate::auth::{Access, Action};

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::sampling::SamplingFields;
-use super::{limits, reject_if_present, StreamOptions, Stop};
+use super::{limits, reject_if_present, Stop, StreamOptions};
 use crate::error::ApiError;
 
 /// Most prompts in one request.
@@ -159,7 +159,10 @@ fn prompts(v: Value) -> Result<Vec<PromptIn>, ApiError> {
     if items.len() > MAX_PROMPTS {
         return Err(ApiError::invalid(
             "prompt",
-            format!("at most {MAX_PROMPTS} prompts per request, got {}", items.len()),
+            format!(
+                "at most {MAX_PROMPTS} prompts per request, got {}",
+                items.len()
+            ),
         ));
     }
     let strings = items[0].is_string();
@@ -304,9 +307,15 @@ mod tests {
 
     #[test]
     fn every_prompt_shape_is_read() {
-        assert_eq!(req(json!({"prompt": "hi"})).unwrap().prompts, vec![PromptIn::Text("hi".into())]);
+        assert_eq!(
+            req(json!({"prompt": "hi"})).unwrap().prompts,
+            vec![PromptIn::Text("hi".into())]
+        );
         assert_eq!(req(json!({"prompt": ["a", "b"]})).unwrap().prompts.len(), 2);
-        assert_eq!(req(json!({"prompt": [1, 2, 3]})).unwrap().prompts, vec![PromptIn::Tokens(vec![1, 2, 3])]);
+        assert_eq!(
+            req(json!({"prompt": [1, 2, 3]})).unwrap().prompts,
+            vec![PromptIn::Tokens(vec![1, 2, 3])]
+        );
         assert_eq!(
             req(json!({"prompt": [[1], [2, 3]]})).unwrap().prompts,
             vec![PromptIn::Tokens(vec![1]), PromptIn::Tokens(vec![2, 3])]
@@ -329,18 +338,26 @@ mod tests {
             (json!({"prompt": "a", "best_of": 3}), "best_of"),
             (json!({"prompt": "a", "n": 9}), "n"),
             (json!({"prompt": "a", "logprobs": 21}), "logprobs"),
-            (json!({"prompt": "a", "stream_options": {"include_usage": true}}), "stream_options"),
+            (
+                json!({"prompt": "a", "stream_options": {"include_usage": true}}),
+                "stream_options",
+            ),
             (json!({"prompt": "a", "temperature": 3}), "temperature"),
             (json!({"prompt": "a", "stop": ["", "x"]}), "stop"),
             (json!({"prompt": vec!["a"; 9], "n": 8}), "n"),
         ];
         for (body, want) in cases {
-            let e = req(body.clone()).err().unwrap_or_else(|| panic!("accepted {body}"));
+            let e = req(body.clone())
+                .err()
+                .unwrap_or_else(|| panic!("accepted {body}"));
             assert_eq!(param(e).as_deref(), Some(want), "{body}");
         }
         // `suffix: null` is no suffix.
         assert!(req(json!({"prompt": "a", "suffix": null})).is_ok());
         // Unknown fields, also inside `medserve`, are refused by the parser.
-        assert!(serde_json::from_value::<CompletionRequest>(json!({"model": "m", "prompt": "a", "medserve": {"triage": true}})).is_err());
+        assert!(serde_json::from_value::<CompletionRequest>(
+            json!({"model": "m", "prompt": "a", "medserve": {"triage": true}})
+        )
+        .is_err());
     }
 }

@@ -268,7 +268,10 @@ fn chat_tool_choice(c: &Value) -> Result<Value, ApiError> {
 fn chat_response_format(text: &Value) -> Result<Option<Value>, ApiError> {
     if let Some(v) = text.get("verbosity").filter(|v| !v.is_null()) {
         if v != "medium" {
-            return Err(ApiError::unsupported("text.verbosity", "only `medium` is available"));
+            return Err(ApiError::unsupported(
+                "text.verbosity",
+                "only `medium` is available",
+            ));
         }
     }
     let Some(format) = text.get("format").filter(|f| !f.is_null()) else {
@@ -308,12 +311,32 @@ impl ResponsesRequest {
                 ));
             }
         }
-        refuse("background", &self.background, "background responses are not available")?;
-        refuse("conversation", &self.conversation, "the Conversations API is not available; use `previous_response_id`")?;
+        refuse(
+            "background",
+            &self.background,
+            "background responses are not available",
+        )?;
+        refuse(
+            "conversation",
+            &self.conversation,
+            "the Conversations API is not available; use `previous_response_id`",
+        )?;
         refuse("prompt", &self.prompt, "prompt templates are not available")?;
-        refuse("prompt_cache_retention", &self.prompt_cache_retention, "not available")?;
-        refuse("context_management", &self.context_management, "not available")?;
-        refuse("stream_options", &self.stream_options, "not available for responses")?;
+        refuse(
+            "prompt_cache_retention",
+            &self.prompt_cache_retention,
+            "not available",
+        )?;
+        refuse(
+            "context_management",
+            &self.context_management,
+            "not available",
+        )?;
+        refuse(
+            "stream_options",
+            &self.stream_options,
+            "not available for responses",
+        )?;
         if let Some(t) = self.truncation.as_deref().filter(|t| *t != "disabled") {
             return Err(ApiError::unsupported(
                 "truncation",
@@ -370,8 +393,14 @@ impl ResponsesRequest {
         };
         put("temperature", self.temperature.map(Value::from));
         put("top_p", self.top_p.map(Value::from));
-        put("max_completion_tokens", self.max_output_tokens.map(Value::from));
-        put("parallel_tool_calls", self.parallel_tool_calls.map(Value::from));
+        put(
+            "max_completion_tokens",
+            self.max_output_tokens.map(Value::from),
+        );
+        put(
+            "parallel_tool_calls",
+            self.parallel_tool_calls.map(Value::from),
+        );
         put("user", self.user.map(Value::from));
         put("safety_identifier", self.safety_identifier.map(Value::from));
         put("prompt_cache_key", self.prompt_cache_key.map(Value::from));
@@ -410,7 +439,11 @@ pub fn responses_param(param: &str, origin: &[String]) -> String {
     if let Some(rest) = param.strip_prefix("messages[") {
         if let Some((i, tail)) = rest.split_once(']') {
             if let Some(o) = i.parse::<usize>().ok().and_then(|i| origin.get(i)) {
-                return if o.starts_with("input[") { format!("{o}{tail}") } else { o.clone() };
+                return if o.starts_with("input[") {
+                    format!("{o}{tail}")
+                } else {
+                    o.clone()
+                };
             }
         }
         return "input".into();
@@ -434,7 +467,9 @@ mod tests {
 
     fn req(v: Value) -> ResponsesRequest {
         let mut body = json!({"model": "m"});
-        body.as_object_mut().unwrap().extend(v.as_object().unwrap().clone());
+        body.as_object_mut()
+            .unwrap()
+            .extend(v.as_object().unwrap().clone());
         serde_json::from_value(body).unwrap()
     }
 
@@ -458,40 +493,93 @@ mod tests {
         assert_eq!(t.chat.messages.len(), 7);
         assert_eq!(
             t.origin,
-            ["instructions", "previous_response_id", "input[0]", "input[1]", "input[3]", "input[4]", "input[5]"]
+            [
+                "instructions",
+                "previous_response_id",
+                "input[0]",
+                "input[1]",
+                "input[3]",
+                "input[4]",
+                "input[5]"
+            ]
         );
         assert_eq!(t.chat.max_completion_tokens, Some(50));
         assert!(t.store && !t.stream);
-        assert_eq!(t.chat.tool_choice, Some(json!({"type": "function", "function": {"name": "bmi"}})));
-        assert_eq!(t.chat.response_format.as_ref().unwrap()["json_schema"]["name"], "x");
+        assert_eq!(
+            t.chat.tool_choice,
+            Some(json!({"type": "function", "function": {"name": "bmi"}}))
+        );
+        assert_eq!(
+            t.chat.response_format.as_ref().unwrap()["json_schema"]["name"],
+            "x"
+        );
     }
 
     #[test]
     fn unsupported_fields_and_items_are_named() {
         let cases = [
-            (json!({"input": "hi", "reasoning": {"effort": "low"}}), "reasoning.effort"),
+            (
+                json!({"input": "hi", "reasoning": {"effort": "low"}}),
+                "reasoning.effort",
+            ),
             (json!({"input": "hi", "truncation": "auto"}), "truncation"),
-            (json!({"input": "hi", "include": ["file_search_call.results"]}), "include[0]"),
-            (json!({"input": [{"type": "web_search_call"}]}), "input[0].type"),
-            (json!({"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "x"}]}]}), "input[0].content[0].type"),
-            (json!({"input": "hi", "tools": [{"type": "web_search"}]}), "tools[0].type"),
+            (
+                json!({"input": "hi", "include": ["file_search_call.results"]}),
+                "include[0]",
+            ),
+            (
+                json!({"input": [{"type": "web_search_call"}]}),
+                "input[0].type",
+            ),
+            (
+                json!({"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "x"}]}]}),
+                "input[0].content[0].type",
+            ),
+            (
+                json!({"input": "hi", "tools": [{"type": "web_search"}]}),
+                "tools[0].type",
+            ),
             (json!({"input": []}), "input"),
-            (json!({"input": [{"role": "tool", "content": "x"}]}), "input[0].role"),
-            (json!({"input": "hi", "text": {"format": {"type": "xml"}}}), "text.format.type"),
+            (
+                json!({"input": [{"role": "tool", "content": "x"}]}),
+                "input[0].role",
+            ),
+            (
+                json!({"input": "hi", "text": {"format": {"type": "xml"}}}),
+                "text.format.type",
+            ),
         ];
         for (body, want) in cases {
-            let e = req(body.clone()).translate(Vec::new()).err().unwrap_or_else(|| panic!("accepted {body}"));
+            let e = req(body.clone())
+                .translate(Vec::new())
+                .err()
+                .unwrap_or_else(|| panic!("accepted {body}"));
             assert_eq!(e.body().error.param.as_deref(), Some(want), "{body}");
         }
     }
 
     #[test]
     fn chat_params_map_back_to_responses_fields() {
-        let origin: Vec<String> = ["instructions", "input[0]", "input[2]"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(responses_param("messages[2].content", &origin), "input[2].content");
-        assert_eq!(responses_param("messages[0].content", &origin), "instructions");
-        assert_eq!(responses_param("max_completion_tokens", &origin), "max_output_tokens");
-        assert_eq!(responses_param("tools[1].function.parameters", &origin), "tools[1].parameters");
+        let origin: Vec<String> = ["instructions", "input[0]", "input[2]"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            responses_param("messages[2].content", &origin),
+            "input[2].content"
+        );
+        assert_eq!(
+            responses_param("messages[0].content", &origin),
+            "instructions"
+        );
+        assert_eq!(
+            responses_param("max_completion_tokens", &origin),
+            "max_output_tokens"
+        );
+        assert_eq!(
+            responses_param("tools[1].function.parameters", &origin),
+            "tools[1].parameters"
+        );
         assert_eq!(responses_param("response_format", &origin), "text.format");
     }
 }

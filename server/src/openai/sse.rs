@@ -1,5 +1,30 @@
-//! Reading our own server-sent events back (the Responses route and `n` streams re-shape
-//! chat streams): the `data:` payloads of an SSE byte stream, as each line completes.
+//! Server-sent events: the one way every streaming route answers ([`response`]), and
+//! reading our own events back ([`DataLines`]: the Responses route and `n` streams re-shape
+//! chat streams).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::http::HeaderValue;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+
+/// An SSE response of `events`, with keep-alive comments every `keep_alive` and the
+/// headers that stop proxies from buffering or caching it.
+pub fn response<S>(events: S, keep_alive: Duration) -> Response
+where
+    S: Stream<Item = Result<Event, Infallible>> + Send + 'static,
+{
+    let mut resp = Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(keep_alive))
+        .into_response();
+    resp.headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    resp.headers_mut()
+        .insert("cache-control", HeaderValue::from_static("no-cache"));
+    resp
+}
 
 /// Collects bytes and yields the `data:` payloads of the lines they complete (comments and
 /// other fields skipped).

@@ -9,9 +9,8 @@
 
 use std::convert::Infallible;
 
-use axum::http::HeaderValue;
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::response::sse::Event as SseEvent;
+use axum::response::Response;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
@@ -52,7 +51,8 @@ impl Adapter {
         v["type"] = json!(kind);
         v["sequence_number"] = json!(self.seq);
         self.seq += 1;
-        self.out.push(SseEvent::default().event(kind).data(v.to_string()));
+        self.out
+            .push(SseEvent::default().event(kind).data(v.to_string()));
     }
 
     fn text_delta(&mut self, delta: &str, logprobs: Vec<Value>) {
@@ -63,10 +63,16 @@ impl Adapter {
                 text: String::new(),
                 logprobs: Vec::new(),
             };
-            self.emit("response.output_item.added", json!({"output_index": t.index,
-                "item": shape::message_item(&t.id, "in_progress", Vec::new())}));
-            self.emit("response.content_part.added", json!({"item_id": t.id, "output_index": t.index,
-                "content_index": 0, "part": shape::text_part("", Vec::new(), Vec::new())}));
+            self.emit(
+                "response.output_item.added",
+                json!({"output_index": t.index,
+                "item": shape::message_item(&t.id, "in_progress", Vec::new())}),
+            );
+            self.emit(
+                "response.content_part.added",
+                json!({"item_id": t.id, "output_index": t.index,
+                "content_index": 0, "part": shape::text_part("", Vec::new(), Vec::new())}),
+            );
             self.text = Some(t);
         }
         let (id, index) = match self.text.as_mut() {
@@ -78,20 +84,36 @@ impl Adapter {
             None => return,
         };
         let lp = if self.logprobs { logprobs } else { Vec::new() };
-        self.emit("response.output_text.delta", json!({"item_id": id, "output_index": index,
-            "content_index": 0, "delta": delta, "logprobs": lp}));
+        self.emit(
+            "response.output_text.delta",
+            json!({"item_id": id, "output_index": index,
+            "content_index": 0, "delta": delta, "logprobs": lp}),
+        );
     }
 
     fn close_text(&mut self, annotations: Vec<Value>) {
         let Some(t) = self.text.take() else { return };
-        let lp = if self.logprobs { t.logprobs } else { Vec::new() };
+        let lp = if self.logprobs {
+            t.logprobs
+        } else {
+            Vec::new()
+        };
         let part = shape::text_part(&t.text, annotations, lp.clone());
-        self.emit("response.output_text.done", json!({"item_id": t.id, "output_index": t.index,
-            "content_index": 0, "text": t.text, "logprobs": lp}));
-        self.emit("response.content_part.done", json!({"item_id": t.id, "output_index": t.index,
-            "content_index": 0, "part": part}));
+        self.emit(
+            "response.output_text.done",
+            json!({"item_id": t.id, "output_index": t.index,
+            "content_index": 0, "text": t.text, "logprobs": lp}),
+        );
+        self.emit(
+            "response.content_part.done",
+            json!({"item_id": t.id, "output_index": t.index,
+            "content_index": 0, "part": part}),
+        );
         let item = shape::message_item(&t.id, "completed", vec![part]);
-        self.emit("response.output_item.done", json!({"output_index": t.index, "item": item}));
+        self.emit(
+            "response.output_item.done",
+            json!({"output_index": t.index, "item": item}),
+        );
         self.output.push(item);
     }
 
@@ -107,8 +129,11 @@ impl Adapter {
                 name: name.to_string(),
                 arguments: String::new(),
             };
-            self.emit("response.output_item.added", json!({"output_index": c.index,
-                "item": shape::call_item(&c.id, &c.call_id, &c.name, "", "in_progress")}));
+            self.emit(
+                "response.output_item.added",
+                json!({"output_index": c.index,
+                "item": shape::call_item(&c.id, &c.call_id, &c.name, "", "in_progress")}),
+            );
             self.calls.push(c);
         }
         let args = f["function"]["arguments"].as_str().unwrap_or("");
@@ -118,17 +143,25 @@ impl Adapter {
         if let Some(c) = self.calls.get_mut(i) {
             c.arguments.push_str(args);
             let (id, index) = (c.id.clone(), c.index);
-            self.emit("response.function_call_arguments.delta",
-                json!({"item_id": id, "output_index": index, "delta": args}));
+            self.emit(
+                "response.function_call_arguments.delta",
+                json!({"item_id": id, "output_index": index, "delta": args}),
+            );
         }
     }
 
     fn close_calls(&mut self) {
         for c in std::mem::take(&mut self.calls) {
-            self.emit("response.function_call_arguments.done", json!({"item_id": c.id,
-                "output_index": c.index, "arguments": c.arguments}));
+            self.emit(
+                "response.function_call_arguments.done",
+                json!({"item_id": c.id,
+                "output_index": c.index, "arguments": c.arguments}),
+            );
             let item = shape::call_item(&c.id, &c.call_id, &c.name, &c.arguments, "completed");
-            self.emit("response.output_item.done", json!({"output_index": c.index, "item": item}));
+            self.emit(
+                "response.output_item.done",
+                json!({"output_index": c.index, "item": item}),
+            );
             self.output.push(item);
         }
     }
@@ -226,12 +259,5 @@ pub(super) fn stream(state: AppState, answer: Response, ctx: Ctx, keep: Keep) ->
             yield Ok(e);
         }
     };
-    let mut resp = Sse::new(body)
-        .keep_alive(KeepAlive::new().interval(keep_alive))
-        .into_response();
-    resp.headers_mut()
-        .insert("x-accel-buffering", HeaderValue::from_static("no"));
-    resp.headers_mut()
-        .insert("cache-control", HeaderValue::from_static("no-cache"));
-    resp
+    crate::openai::sse::response(body, keep_alive)
 }

@@ -52,7 +52,11 @@ fn not_found(id: &str) -> ApiError {
 }
 
 /// The stored response `id` if this key owns it.
-async fn owned(state: &AppState, principal: &Principal, id: &str) -> Result<StoredResponse, ApiError> {
+async fn owned(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<StoredResponse, ApiError> {
     let key = id.to_string();
     let found = blocking(state.store(), move |s| s.response(&key)).await?;
     match found {
@@ -118,7 +122,10 @@ pub async fn create(
     let choice = &chat["choices"][0];
     let built = shape::Built {
         output: shape::output_items(&choice["message"], &choice["logprobs"], ctx.logprobs),
-        finish_reason: choice["finish_reason"].as_str().unwrap_or("stop").to_string(),
+        finish_reason: choice["finish_reason"]
+            .as_str()
+            .unwrap_or("stop")
+            .to_string(),
         usage: chat["usage"].clone(),
         medserve: chat["medserve"].clone(),
         assistant: choice["message"].clone(),
@@ -129,7 +136,9 @@ pub async fn create(
 
 /// The final response object; stores it first when it is to be kept.
 async fn finish(state: &AppState, ctx: &shape::Ctx, built: shape::Built, keep: Keep) -> Value {
-    let mut v = ctx.echo.object("completed", built.output.clone(), Some(&built.usage));
+    let mut v = ctx
+        .echo
+        .object("completed", built.output.clone(), Some(&built.usage));
     shape::set_status(&mut v, &built.finish_reason);
     let mut medserve = built.medserve.clone();
     let stored = match keep {
@@ -176,7 +185,11 @@ pub async fn get(state: AppState, principal: Principal, id: String) -> Result<Re
 }
 
 /// `DELETE /v1/responses/{id}`.
-pub async fn delete(state: AppState, principal: Principal, id: String) -> Result<Response, ApiError> {
+pub async fn delete(
+    state: AppState,
+    principal: Principal,
+    id: String,
+) -> Result<Response, ApiError> {
     owned(&state, &principal, &id).await?;
     let key = id.clone();
     blocking(state.store(), move |s| s.delete_response(&key)).await?;

@@ -375,7 +375,10 @@ fn a_budgeted_call_caps_free_strings_and_arrays_to_fit() {
         &json!({"type": "object", "properties": {"days": {"type": "integer", "minimum": 0}}}),
         Some(64),
     );
-    assert_eq!(d["properties"]["days"], json!({"type": "integer", "minimum": 0, "maximum": 999_999_999}));
+    assert_eq!(
+        d["properties"]["days"],
+        json!({"type": "integer", "minimum": 0, "maximum": 999_999_999})
+    );
     // Without a budget only the layout is fixed.
     let u = bounded_schema(&symptoms_schema(), None);
     assert!(u["properties"]["note"].get("maxLength").is_none());
