@@ -50,22 +50,22 @@ impl Shape {
         {
             return bad("every dimension must be at least 1".into());
         }
-        if self.hidden % self.heads != 0 {
+        if !self.hidden.is_multiple_of(self.heads) {
             return bad(format!(
                 "hidden {} is not a multiple of heads {}",
                 self.hidden, self.heads
             ));
         }
-        if self.heads % self.kv_heads != 0 {
+        if !self.heads.is_multiple_of(self.kv_heads) {
             return bad(format!(
                 "heads {} is not a multiple of kv-heads {}",
                 self.heads, self.kv_heads
             ));
         }
-        if (self.hidden / self.heads) % 2 != 0 {
+        if !(self.hidden / self.heads).is_multiple_of(2) {
             return bad("the head dimension must be even (rotary embedding)".into());
         }
-        if self.hidden % block != 0 || self.ffn % block != 0 {
+        if !self.hidden.is_multiple_of(block) || !self.ffn.is_multiple_of(block) {
             return bad(format!(
                 "hidden {} and ffn {} must be multiples of the type's block of {block}",
                 self.hidden, self.ffn
