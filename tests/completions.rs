@@ -13,16 +13,6 @@ async fn post(body: Value) -> (u16, Value) {
     (status, v)
 }
 
-fn model() -> String {
-    TestServer::shared()
-        .state
-        .engine()
-        .unwrap()
-        .info()
-        .id
-        .clone()
-}
-
 async fn tokenize(text: &str) -> Vec<u64> {
     let s = TestServer::shared();
     let (status, _, v) = call(
@@ -51,7 +41,7 @@ fn prompts_as_text_and_token_ids_complete_the_same() {
     runtime().block_on(async {
         let ids = tokenize(PROMPT).await;
         let body = |prompt: Value| {
-            json!({"model": model(), "prompt": prompt, "max_tokens": 12, "temperature": 0,
+            json!({"model": shared_model(), "prompt": prompt, "max_tokens": 12, "temperature": 0,
                    "medserve": {"audience": "clinician"}})
         };
         let (status, text) = post(body(json!(PROMPT))).await;
@@ -99,8 +89,10 @@ fn echo_scores_the_prompt_consistently_with_generation() {
     TestServer::shared();
     runtime().block_on(async {
         let ids = tokenize(PROMPT).await;
-        let (status, gen) = post(json!({"model": model(), "prompt": PROMPT, "max_tokens": 1,
-            "temperature": 0, "logprobs": 2, "medserve": {"audience": "clinician"}}))
+        let (status, gen) = post(
+            json!({"model": shared_model(), "prompt": PROMPT, "max_tokens": 1,
+            "temperature": 0, "logprobs": 2, "medserve": {"audience": "clinician"}}),
+        )
         .await;
         assert_eq!(status, 200, "{gen}");
         let lp = &gen["choices"][0]["logprobs"];
@@ -116,7 +108,7 @@ fn echo_scores_the_prompt_consistently_with_generation() {
         );
 
         let (status, echo) = post(
-            json!({"model": model(), "prompt": next_ids, "max_tokens": 0,
+            json!({"model": shared_model(), "prompt": next_ids, "max_tokens": 0,
             "echo": true, "logprobs": 3}),
         )
         .await;
@@ -163,7 +155,7 @@ fn echo_scores_the_prompt_consistently_with_generation() {
         assert_eq!(last, best, "the greedy token is its position's best: {lp}");
         // A prompt of one token has nothing to score.
         let (status, one) = post(
-            json!({"model": model(), "prompt": [ids[0]], "max_tokens": 0,
+            json!({"model": shared_model(), "prompt": [ids[0]], "max_tokens": 0,
             "echo": true, "logprobs": 1}),
         )
         .await;
@@ -182,7 +174,7 @@ fn echo_scores_the_prompt_consistently_with_generation() {
 fn streaming_and_n_choices() {
     let s = TestServer::shared();
     runtime().block_on(async {
-        let body = json!({"model": model(), "prompt": PROMPT, "max_tokens": 10, "temperature": 0,
+        let body = json!({"model": shared_model(), "prompt": PROMPT, "max_tokens": 10, "temperature": 0,
             "medserve": {"audience": "clinician"}});
         let (_, whole) = post(body.clone()).await;
         let mut streamed = body.clone();
@@ -209,7 +201,7 @@ fn streaming_and_n_choices() {
             .collect();
         assert_eq!(finishes.len(), 1);
 
-        let sampled = json!({"model": model(), "prompt": PROMPT, "max_tokens": 8, "temperature": 1.0,
+        let sampled = json!({"model": shared_model(), "prompt": PROMPT, "max_tokens": 8, "temperature": 1.0,
             "n": 3, "seed": 42, "medserve": {"audience": "clinician"}});
         let (status, a) = post(sampled.clone()).await;
         assert_eq!(status, 200, "{a}");
@@ -230,7 +222,7 @@ fn streaming_and_n_choices() {
         assert_eq!(texts(&a), texts(&b), "same seed, same choices");
         assert_eq!(a["medserve"]["seed"], 42);
         // Choice 1 of seed 42 is choice 0 of seed 43.
-        let (_, c) = post(json!({"model": model(), "prompt": PROMPT, "max_tokens": 8,
+        let (_, c) = post(json!({"model": shared_model(), "prompt": PROMPT, "max_tokens": 8,
             "temperature": 1.0, "seed": 43, "medserve": {"audience": "clinician"}}))
         .await;
         assert_eq!(texts(&c)[0], texts(&a)[1]);
@@ -244,7 +236,7 @@ fn streaming_and_n_choices() {
 fn guardrails_apply_to_each_prompt() {
     TestServer::shared();
     runtime().block_on(async {
-        let (status, v) = post(json!({"model": model(), "max_tokens": 6, "temperature": 0,
+        let (status, v) = post(json!({"model": shared_model(), "max_tokens": 6, "temperature": 0,
             "logprobs": 1, "prompt": ["My father has crushing chest pain spreading to his left arm and he is sweating.", PROMPT]}))
         .await;
         assert_eq!(status, 200, "{v}");
@@ -293,7 +285,7 @@ fn bad_requests_are_400s_naming_the_field() {
             (json!({"prompt": "hi", "functions": []}), "functions"),
         ];
         for (mut body, field) in cases {
-            body["model"] = json!(model());
+            body["model"] = json!(shared_model());
             let (status, v) = post(body.clone()).await;
             assert_eq!(status, 400, "{body} -> {v}");
             let p = v["error"]["param"].as_str().unwrap_or("");
@@ -311,13 +303,13 @@ fn bad_requests_are_400s_naming_the_field() {
 fn prompt_scoring_alongside_running_chats() {
     let s = TestServer::shared();
     runtime().block_on(async {
-        let score = json!({"model": model(), "prompt": PROMPT, "max_tokens": 0, "echo": true,
+        let score = json!({"model": shared_model(), "prompt": PROMPT, "max_tokens": 0, "echo": true,
             "logprobs": 1});
         let (_, alone) = post(score.clone()).await;
         let chat = |i: usize| {
             let url = s.url("/v1/chat/completions");
             async move {
-                let body = json!({"model": model(), "max_tokens": 40, "temperature": 0,
+                let body = json!({"model": shared_model(), "max_tokens": 40, "temperature": 0,
                     "stream": true, "medserve": {"retrieval": {"enabled": false}},
                     "messages": [{"role": "user", "content": format!("Give me tip number {i} for sleeping well.")}]});
                 let (status, _, items) = post_stream(&url, &body).await;

@@ -397,6 +397,17 @@ pub async fn post_stream(
     (status, headers, items)
 }
 
+/// The name the shared server's model answers to.
+pub fn shared_model() -> String {
+    TestServer::shared()
+        .state
+        .engine()
+        .expect("the shared server has its model")
+        .info()
+        .id
+        .clone()
+}
+
 /// The JSON events of a stream, `[DONE]` left out.
 pub fn sse_json(items: &[SseItem]) -> Vec<&Value> {
     items

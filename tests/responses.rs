@@ -12,16 +12,6 @@ use medserve_tests::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-fn model() -> String {
-    TestServer::shared()
-        .state
-        .engine()
-        .unwrap()
-        .info()
-        .id
-        .clone()
-}
-
 async fn post(body: Value) -> (u16, Value) {
     let s = TestServer::shared();
     let (status, _, v) = call(Method::POST, &s.url("/v1/responses"), None, Some(&body)).await;
@@ -29,7 +19,7 @@ async fn post(body: Value) -> (u16, Value) {
 }
 
 fn body(extra: Value) -> Value {
-    let mut b = json!({"model": model(), "max_output_tokens": 24, "temperature": 0,
+    let mut b = json!({"model": shared_model(), "max_output_tokens": 24, "temperature": 0,
         "medserve": {"retrieval": {"enabled": false}, "audience": "clinician"}});
     for (k, v) in extra.as_object().unwrap() {
         if k == "medserve" {
@@ -239,7 +229,7 @@ fn stored_responses_are_de_identified_continued_and_owned() {
     let (mine, other) = (key("app one"), key("app two"));
     runtime().block_on(async {
         let url = s.url("/v1/responses");
-        let first = json!({"model": model(), "max_output_tokens": 16, "temperature": 0,
+        let first = json!({"model": shared_model(), "max_output_tokens": 16, "temperature": 0,
             "input": "My name is Marjatta Kowalczyk and I have had a dry cough for a week.",
             "medserve": {"consent": true, "retrieval": {"enabled": false}}});
         let (status, _, v) = call(Method::POST, &url, Some(&mine), Some(&first)).await;
@@ -262,7 +252,7 @@ fn stored_responses_are_de_identified_continued_and_owned() {
         // Another key sees nothing and cannot continue or delete it.
         let (status, _, _) = call(Method::GET, &one, Some(&other), None).await;
         assert_eq!(status, 404);
-        let next = json!({"model": model(), "max_output_tokens": 16, "temperature": 0,
+        let next = json!({"model": shared_model(), "max_output_tokens": 16, "temperature": 0,
             "previous_response_id": id, "input": "Should I see a doctor?",
             "medserve": {"consent": true, "retrieval": {"enabled": false}}});
         let (status, _, e) = call(Method::POST, &url, Some(&other), Some(&next)).await;
@@ -271,7 +261,7 @@ fn stored_responses_are_de_identified_continued_and_owned() {
         let (status, _, _) = call(Method::DELETE, &one, Some(&other), None).await;
         assert_eq!(status, 404);
         // The owner continues it: the earlier turn is in the prompt.
-        let alone = json!({"model": model(), "max_output_tokens": 16, "temperature": 0,
+        let alone = json!({"model": shared_model(), "max_output_tokens": 16, "temperature": 0,
             "input": "Should I see a doctor?", "medserve": {"retrieval": {"enabled": false}}});
         let (_, _, a) = call(Method::POST, &url, Some(&mine), Some(&alone)).await;
         let (status, _, c) = call(Method::POST, &url, Some(&mine), Some(&next)).await;

@@ -185,7 +185,16 @@ pub fn requantize(input: &Path, output: &Path, to: GgmlDType) -> Result<usize> {
         metadata.push(("general.file_type".into(), gguf_file::Value::U32(code)));
     }
     metadata.sort_by(|a, b| a.0.cmp(&b.0));
+    write_atomic(output, &metadata, &tensors)?;
+    Ok(converted)
+}
 
+/// Writes a GGUF file atomically: a temporary file, synced, renamed into place.
+pub(crate) fn write_atomic(
+    output: &Path,
+    metadata: &[(String, gguf_file::Value)],
+    tensors: &[(String, QTensor)],
+) -> Result<()> {
     let tmp = output.with_extension("gguf.partial");
     {
         let file = File::create(&tmp).map_err(io(&tmp))?;
@@ -200,8 +209,7 @@ pub fn requantize(input: &Path, output: &Path, to: GgmlDType) -> Result<usize> {
         })?;
         file.sync_all().map_err(io(&tmp))?;
     }
-    std::fs::rename(&tmp, output).map_err(io(output))?;
-    Ok(converted)
+    std::fs::rename(&tmp, output).map_err(io(output))
 }
 
 #[cfg(test)]

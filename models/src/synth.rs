@@ -5,7 +5,6 @@
 //! too while every operation costs what it costs in a trained model of that shape.
 
 use std::fs::File;
-use std::io::BufWriter;
 use std::path::Path;
 
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
@@ -218,21 +217,7 @@ pub fn synth(
     add("output_norm.weight".into(), 1, h, false)?;
     add("output.weight".into(), vocab, h, true)?;
 
-    let tmp = out.with_extension("gguf.partial");
-    {
-        let file = File::create(&tmp).map_err(io(&tmp))?;
-        let mut w = BufWriter::new(file);
-        let md: Vec<(&str, &gguf_file::Value)> =
-            metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
-        let ts: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, t)| (k.as_str(), t)).collect();
-        gguf_file::write(&mut w, &md, &ts).map_err(candle)?;
-        let file = w.into_inner().map_err(|e| Error::Io {
-            path: tmp.display().to_string(),
-            source: e.into_error(),
-        })?;
-        file.sync_all().map_err(io(&tmp))?;
-    }
-    std::fs::rename(&tmp, out).map_err(io(out))?;
+    super::gguf::write_atomic(out, &metadata, &tensors)?;
     Ok(Written {
         parameters: shape.parameters(vocab),
         tensors: tensors.len(),
