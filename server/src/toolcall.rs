@@ -1087,11 +1087,14 @@ pub fn tool_response_text(name: &str, content: &str) -> String {
     )
 }
 
-/// Adds a section to the first system message, or a new system message in front.
+/// Puts a section at the start of the first system message, or in a new system message in
+/// front: before the client's own system text and the reference passages, so that the
+/// stable part of the prompt comes first and requests with the same tools reuse its prefix
+/// cache (the passages differ from question to question).
 pub fn with_system_section(messages: &mut Vec<ChatMessage>, section: &str) {
     match messages.first_mut() {
         Some(first) if matches!(first.role, Role::System | Role::Developer) => {
-            first.content = format!("{}\n\n{section}", first.content);
+            first.content = format!("{section}\n\n{}", first.content);
         }
         _ => messages.insert(0, ChatMessage::new(Role::System, section)),
     }
