@@ -185,7 +185,6 @@ pub(super) fn stream(state: AppState, answer: Response, ctx: Ctx, keep: Keep) ->
         let mut usage = Value::Null;
         let mut medserve = Value::Null;
         let mut annotations = Vec::new();
-        let mut calls_json: Vec<Value> = Vec::new();
         let mut failed: Option<Value> = None;
         'read: while let Some(bytes) = chunks.next().await {
             let Ok(bytes) = bytes else {
@@ -215,16 +214,6 @@ pub(super) fn stream(state: AppState, answer: Response, ctx: Ctx, keep: Keep) ->
                 }
                 for f in d["tool_calls"].as_array().into_iter().flatten() {
                     a.call_fragment(f);
-                    if f["function"]["name"].is_string() {
-                        calls_json.push(json!({"id": f["id"], "type": "function",
-                            "function": {"name": f["function"]["name"], "arguments": ""}}));
-                    }
-                    if let (Some(args), Some(i)) = (f["function"]["arguments"].as_str(), f["index"].as_u64()) {
-                        if let Some(cj) = calls_json.get_mut(i as usize) {
-                            let joined = cj["function"]["arguments"].as_str().unwrap_or("").to_string() + args;
-                            cj["function"]["arguments"] = json!(joined);
-                        }
-                    }
                 }
                 if let Some(an) = d.get("annotations") {
                     annotations = shape::annotations(an);
@@ -243,14 +232,9 @@ pub(super) fn stream(state: AppState, answer: Response, ctx: Ctx, keep: Keep) ->
             v["error"] = json!({"code": err["code"], "message": err["message"]});
             a.emit("response.failed", json!({"response": v}));
         } else {
-            let text = a.text.as_ref().map(|t| t.text.clone());
             a.close_text(annotations);
             a.close_calls();
-            let mut assistant = json!({"content": text});
-            if !calls_json.is_empty() {
-                assistant["tool_calls"] = Value::Array(calls_json);
-            }
-            let built = Built { output: a.output.clone(), finish_reason, usage, medserve, assistant };
+            let built = Built { output: a.output.clone(), finish_reason, usage, medserve };
             let v = finish(&state, &ctx, built, keep).await;
             let kind = if v["status"] == "incomplete" { "response.incomplete" } else { "response.completed" };
             a.emit(kind, json!({"response": v}));

@@ -128,7 +128,6 @@ pub async fn create(
             .to_string(),
         usage: chat["usage"].clone(),
         medserve: chat["medserve"].clone(),
-        assistant: choice["message"].clone(),
     };
     let v = finish(&state, &ctx, built, keep).await;
     Ok(Json(v).into_response())
@@ -145,7 +144,7 @@ async fn finish(state: &AppState, ctx: &shape::Ctx, built: shape::Built, keep: K
         Keep::No(reason) => json!({"stored": false, "reason": reason}),
         Keep::Yes => {
             let mut conversation = ctx.messages.clone();
-            conversation.push(shape::assistant_message(&built.assistant));
+            conversation.push(shape::assistant_message(&built.output));
             let record = StoredResponse {
                 id: ctx.echo.id.clone(),
                 owner: ctx.owner.clone(),

@@ -102,8 +102,6 @@ pub struct Built {
     pub usage: Value,
     /// The chat `medserve` object.
     pub medserve: Value,
-    /// The chat assistant message (content, tool calls).
-    pub assistant: Value,
 }
 
 /// Responses usage from chat usage.
@@ -194,11 +192,26 @@ pub fn output_items(message: &Value, logprobs: &Value, want_logprobs: bool) -> V
     out
 }
 
-/// The assistant turn as a chat message (for the stored conversation).
-pub fn assistant_message(m: &Value) -> Value {
-    let mut out = json!({"role": "assistant", "content": m["content"]});
-    if m["tool_calls"].as_array().is_some_and(|a| !a.is_empty()) {
-        out["tool_calls"] = m["tool_calls"].clone();
+/// The assistant turn as a chat message (for the stored conversation), from the response's
+/// output items: the text of its message items, then its function calls.
+pub fn assistant_message(output: &[Value]) -> Value {
+    let text: String = output
+        .iter()
+        .filter(|i| i["type"] == "message")
+        .flat_map(|i| i["content"].as_array().into_iter().flatten())
+        .filter_map(|p| p["text"].as_str())
+        .collect();
+    let calls: Vec<Value> = output
+        .iter()
+        .filter(|i| i["type"] == "function_call")
+        .map(|i| {
+            json!({"id": i["call_id"], "type": "function",
+                   "function": {"name": i["name"], "arguments": i["arguments"]}})
+        })
+        .collect();
+    let mut out = json!({"role": "assistant", "content": (!text.is_empty()).then_some(text)});
+    if !calls.is_empty() {
+        out["tool_calls"] = Value::Array(calls);
     }
     out
 }
