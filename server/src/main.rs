@@ -111,6 +111,9 @@ enum GuardrailsCommand {
         /// Sentence encoder folder.
         #[arg(long, default_value = medserve_server::config::DEFAULT_EMBEDDER)]
         embedder: PathBuf,
+        /// Held-out round (`heldout/rounds.toml`; 3 is the newest, never used to tune).
+        #[arg(long, default_value_t = 3)]
+        round: u32,
         /// Print the full report as JSON too.
         #[arg(long)]
         json: bool,
@@ -664,6 +667,7 @@ fn guardrails(cmd: GuardrailsCommand) -> anyhow::Result<()> {
             data,
             weights,
             embedder,
+            round,
             json,
         } => {
             let embedder =
@@ -672,7 +676,8 @@ fn guardrails(cmd: GuardrailsCommand) -> anyhow::Result<()> {
                 })?);
             let guard = medserve_server::chat::guard::load(embedder, &weights, None)
                 .map_err(|e| anyhow::anyhow!(e))?;
-            let report = crate::eval::guard::run(&guard, &data).map_err(|e| anyhow::anyhow!(e))?;
+            let report =
+                crate::eval::guard::run(&guard, &data, round).map_err(|e| anyhow::anyhow!(e))?;
             println!("{}", crate::eval::guard::table(&report));
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);

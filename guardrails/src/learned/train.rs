@@ -14,7 +14,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::data::{self, HarmfulExample, PhiExample, RedFlagExample};
-use super::head::{self, Head, TrainOptions};
+use super::head::{self, Head, MlpOptions};
 use super::tagger::{self, TagExample, Tagger};
 use super::{Encoder, Learned, LoadedWeights, Weights, FORMAT};
 use crate::red_flags::Category;
@@ -34,16 +34,21 @@ pub struct TrainInputs {
     pub corpus: Option<PathBuf>,
 }
 
-/// Validation recall the emergency threshold is chosen for.
-pub const EMERGENCY_RECALL: f64 = 0.97;
+/// Validation recall the emergency threshold is chosen for. The validation positives are
+/// written as near misses of the negatives, so they are harder than real messages: on the
+/// two earlier held-out rounds (now development sets) 0.97 here gave held-out recall
+/// 0.98-0.995 at 0.10-0.185 false alarms, 0.92 gave 0.974-0.975 at 0.068-0.100.
+pub const EMERGENCY_RECALL: f64 = 0.92;
 /// Largest validation false-alarm rate of the injection head: a false alarm strips a
 /// vetted passage or refuses an honest user, so this head is bounded by false alarms
 /// rather than tuned for recall (the rules stay the precise layer).
 pub const INJECTION_FALSE_ALARMS: f64 = 0.03;
-/// Largest validation false-alarm rate of the harmful-request head on benign requests.
-pub const HARMFUL_FALSE_ALARMS: f64 = 0.02;
-/// Validation recall the harmful-request threshold is chosen for.
-pub const HARMFUL_RECALL: f64 = 0.93;
+/// Largest validation false-alarm rate of the harmful-request head on benign requests
+/// (the bound for refusing benign consumer questions).
+pub const HARMFUL_FALSE_ALARMS: f64 = 0.05;
+/// Validation recall the harmful-request threshold is chosen for (0.91 here gave 0.90 on
+/// the second held-out round, a development set now).
+pub const HARMFUL_RECALL: f64 = 0.91;
 /// Validation recall of name and place words the tagger threshold is chosen for.
 pub const PHI_RECALL: f64 = 0.97;
 
@@ -244,12 +249,14 @@ pub fn train(
             .collect();
         let ys: Vec<usize> = train.iter().map(|i| i.class).collect();
         let ws: Vec<f32> = train.iter().map(|i| i.weight).collect();
+        let opt = MlpOptions::default();
         log(&format!(
-            "training a {}-class head on {} texts",
+            "training a {}-class head ({} hidden units) on {} texts",
             classes.len(),
+            opt.hidden,
             xs.len()
         ));
-        head::train_weighted(&xs, &ys, &ws, classes.to_vec(), TrainOptions::default())
+        head::train_mlp(&xs, &ys, &ws, classes.to_vec(), opt)
     };
     let mut emergency = fit(&e_items, &e_classes, &super::emergency_input, log);
     let mut harmful = fit(&h_items, &h_classes, &|v, _| v.to_vec(), log);

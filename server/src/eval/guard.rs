@@ -104,6 +104,10 @@ pub struct PhiLayers {
 pub struct Report {
     /// Weights evaluated (SHA-256).
     pub weights_sha256: String,
+    /// The held-out round asked for, and the file each detector was measured on.
+    pub heldout_round: u32,
+    /// Detector → held-out file (inside `heldout/`).
+    pub heldout_files: BTreeMap<String, String>,
     /// Emergency: validation split.
     pub emergency_validation: Layers,
     /// Emergency: held-out set.
@@ -159,14 +163,49 @@ fn decide(guard: &Guard, text: &str) -> Result<Decision, String> {
     report_on(guard, text).map(|r| r.decision)
 }
 
-/// Runs every measurement; `data` holds `train/` and `heldout/`.
-pub fn run(guard: &Guard, data: &Path) -> Result<Report, String> {
+/// The held-out file of each detector for `round`, from `heldout/rounds.toml` (detector →
+/// round → file): the set of that round, else of the latest earlier round, else the
+/// earliest.
+pub fn heldout_files(data: &Path, round: u32) -> Result<BTreeMap<String, String>, String> {
+    let path = data.join("heldout/rounds.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let table: BTreeMap<String, BTreeMap<String, String>> =
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = BTreeMap::new();
+    for detector in ["red_flags", "harmful", "phi", "injection"] {
+        let rounds: BTreeMap<u32, &String> = table
+            .get(detector)
+            .ok_or_else(|| format!("{}: no [{detector}] table", path.display()))?
+            .iter()
+            .map(|(r, f)| {
+                r.parse::<u32>()
+                    .map(|r| (r, f))
+                    .map_err(|_| format!("{}: round {r:?} is not a number", path.display()))
+            })
+            .collect::<Result<_, _>>()?;
+        let file = rounds
+            .range(..=round)
+            .next_back()
+            .or_else(|| rounds.iter().next())
+            .map(|(_, f)| (*f).clone())
+            .ok_or_else(|| format!("{}: [{detector}] lists no file", path.display()))?;
+        out.insert(detector.to_string(), file);
+    }
+    Ok(out)
+}
+
+/// Runs every measurement; `data` holds `train/` and `heldout/` (the sets of `round`).
+pub fn run(guard: &Guard, data: &Path, round: u32) -> Result<Report, String> {
     let learned = guard
         .learned
         .as_ref()
         .ok_or("the guard has no learned detectors")?;
+    let files = heldout_files(data, round)?;
+    let heldout = |detector: &str| data.join("heldout").join(&files[detector]);
     let mut report = Report {
         weights_sha256: learned.sha256().to_string(),
+        heldout_round: round,
+        heldout_files: files.clone(),
         ..Default::default()
     };
 
@@ -176,7 +215,7 @@ pub fn run(guard: &Guard, data: &Path) -> Result<Report, String> {
         .iter()
         .filter(|e| data::is_validation(&e.text))
         .collect();
-    let held: Vec<RedFlagExample> = data::read_jsonl(&data.join("heldout/red_flags.jsonl"))?;
+    let held: Vec<RedFlagExample> = data::read_jsonl(&heldout("red_flags"))?;
     let emergency = |set: &[&RedFlagExample],
                      layers: &mut Layers,
                      by_category: &mut BTreeMap<String, (usize, usize)>,
@@ -223,7 +262,7 @@ pub fn run(guard: &Guard, data: &Path) -> Result<Report, String> {
         .iter()
         .filter(|e| data::is_validation(&e.text))
         .collect();
-    let held: Vec<HarmfulExample> = data::read_jsonl(&data.join("heldout/harmful.jsonl"))?;
+    let held: Vec<HarmfulExample> = data::read_jsonl(&heldout("harmful"))?;
     let harm = |set: &[&HarmfulExample],
                 layers: &mut Layers,
                 mut per: Option<&mut BTreeMap<String, (usize, usize)>>|
@@ -263,7 +302,7 @@ pub fn run(guard: &Guard, data: &Path) -> Result<Report, String> {
         .iter()
         .filter(|e| data::is_validation(&e.text))
         .collect();
-    let held: Vec<PhiExample> = data::read_jsonl(&data.join("heldout/phi.jsonl"))?;
+    let held: Vec<PhiExample> = data::read_jsonl(&heldout("phi"))?;
     let tagger = medserve_guardrails::learned::phi_tagger().map(|t| t.as_ref());
     let phi_layers = |set: &[&PhiExample], list_kept: bool| -> PhiLayers {
         PhiLayers {
@@ -293,7 +332,7 @@ pub fn run(guard: &Guard, data: &Path) -> Result<Report, String> {
         .iter()
         .filter(|e| data::is_validation(&e.text))
         .collect();
-    let held: Vec<InjectionExample> = data::read_jsonl(&data.join("heldout/injection.jsonl"))?;
+    let held: Vec<InjectionExample> = data::read_jsonl(&heldout("injection"))?;
     report.injection_validation = injection_layers(guard, learned, &val)?;
     report.injection_heldout = injection_layers(guard, learned, &held.iter().collect::<Vec<_>>())?;
     Ok(report)
@@ -412,6 +451,15 @@ fn phi_row(set: &str, p: &PhiLayers) -> String {
 pub fn table(r: &Report) -> String {
     let mut out = vec![
         format!("weights sha256 {}", r.weights_sha256),
+        format!(
+            "held-out round {}: {}",
+            r.heldout_round,
+            r.heldout_files
+                .iter()
+                .map(|(d, f)| format!("{d} {f}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         String::new(),
         "Each cell: recall (detected/positives) · false-alarm rate (flagged/negatives).".into(),
         String::new(),
@@ -468,4 +516,28 @@ pub fn table(r: &Report) -> String {
         out.push(format!("| {c} | {n} | {d} ({:.3}) |", ratio(*d, *n)));
     }
     out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_round_names_an_existing_file_for_every_detector() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guardrails/data");
+        let r3 = heldout_files(&data, 3).unwrap();
+        assert_eq!(r3["red_flags"], "red_flags_3.jsonl");
+        assert_eq!(r3["injection"], "injection.jsonl");
+        // Round 1 had no harmful set left outside training: the earliest one is used.
+        assert_eq!(heldout_files(&data, 1).unwrap()["harmful"], "harmful.jsonl");
+        assert_eq!(
+            heldout_files(&data, 2).unwrap()["red_flags"],
+            "red_flags_2.jsonl"
+        );
+        for round in 1..=4 {
+            for f in heldout_files(&data, round).unwrap().values() {
+                assert!(data.join("heldout").join(f).is_file(), "{f}");
+            }
+        }
+    }
 }
