@@ -7,6 +7,8 @@
 //! # threshold = 0.3              # overrides the trained threshold for every category
 //! [emergency.actions]            # per category: "emergency" (fixed answer) or "flag"
 //! self_harm = "emergency"
+//! rules_veto_below = 0.02        # a rule finding needs at least this learned score
+//! veto_exempt = ["self_harm"]    # categories whose rule findings are never vetoed
 //! [emergency.thresholds]         # per-category thresholds of the learned head
 //! self_harm = 0.2
 //!
@@ -74,6 +76,14 @@ pub struct EmergencyPolicy {
     /// Per-category learned thresholds.
     #[serde(default)]
     pub thresholds: BTreeMap<String, f32>,
+    /// A finding of the text rules stands only when the learned head's emergency score is
+    /// at least this; below it the finding is a `flag` verdict (0: the rules decide alone).
+    /// Vital signs are never vetoed.
+    #[serde(default)]
+    pub rules_veto_below: f32,
+    /// Categories whose rule findings are never vetoed.
+    #[serde(default)]
+    pub veto_exempt: Vec<String>,
 }
 
 /// Harmful-request settings.
@@ -162,7 +172,12 @@ impl LoadedPolicy {
         use sha2::{Digest, Sha256};
         let policy: GuardPolicy = toml::from_str(text).map_err(|e| e.to_string())?;
         let e = &policy.emergency;
-        for name in e.actions.keys().chain(e.thresholds.keys()) {
+        for name in e
+            .actions
+            .keys()
+            .chain(e.thresholds.keys())
+            .chain(&e.veto_exempt)
+        {
             if Category::from_name(name).is_none() {
                 return Err(format!("emergency: unknown category {name:?}"));
             }
@@ -172,6 +187,7 @@ impl LoadedPolicy {
             .threshold
             .iter()
             .chain(e.thresholds.values())
+            .chain(std::iter::once(&e.rules_veto_below))
             .all(in_range)
             || !policy.harmful.threshold.iter().all(in_range)
         {
@@ -213,6 +229,14 @@ impl GuardPolicy {
     }
 
     /// The learned threshold for a category, given the trained one.
+    /// Whether a text-rule finding of category `c` gives way to a learned emergency score
+    /// of `score` (below `rules_veto_below`, the category not exempt, the head in use).
+    pub fn rules_vetoed(&self, c: Category, score: f32) -> bool {
+        let e = &self.emergency;
+        e.learned && score < e.rules_veto_below && !e.veto_exempt.iter().any(|x| x == c.as_str())
+    }
+
+    /// The learned threshold for category `c` (policy, else the trained one).
     pub fn emergency_threshold(&self, c: Category, trained: f32) -> f32 {
         self.emergency
             .thresholds
@@ -291,5 +315,34 @@ mod tests {
             HarmAction::Flag
         );
         assert!(!p.phi.tagger);
+    }
+
+    #[test]
+    fn the_rules_veto_spares_exempt_categories_and_needs_the_head() {
+        let shipped = LoadedPolicy::default().policy;
+        let floor = shipped.emergency.rules_veto_below;
+        assert!(floor > 0.0 && floor < 0.5);
+        assert!(shipped.rules_vetoed(Category::Cardiac, floor / 2.0));
+        assert!(!shipped.rules_vetoed(Category::Cardiac, floor));
+        assert!(!shipped.rules_vetoed(Category::PaediatricDanger, 0.0));
+        let off = LoadedPolicy::parse(
+            &DEFAULT_POLICY.replace("learned = true\n# ...", "learned = false\n# ..."),
+        )
+        .unwrap()
+        .policy;
+        assert!(!off.emergency.learned);
+        assert!(
+            !off.rules_vetoed(Category::Cardiac, 0.0),
+            "no head, no veto"
+        );
+        let e =
+            LoadedPolicy::parse(&DEFAULT_POLICY.replace("\"paediatric_danger\"", "\"toothache\""))
+                .unwrap_err();
+        assert!(e.contains("toothache"), "{e}");
+        let e = LoadedPolicy::parse(
+            &DEFAULT_POLICY.replace("rules_veto_below = 0.03", "rules_veto_below = 1.5"),
+        )
+        .unwrap_err();
+        assert!(e.contains("between 0 and 1"), "{e}");
     }
 }

@@ -192,6 +192,33 @@ pub fn check_input(input: InputCheck<'_>) -> Result<InputReport, InputError> {
             ));
         }
     }
+    // Rule findings the learned head is confident against (policy `rules_veto_below`).
+    let mut vetoed: Vec<(Category, f32)> = Vec::new();
+    if let (Some(_), Some(s)) = (
+        &input.guard.learned,
+        scores.as_ref().and_then(|s| s.first()),
+    ) {
+        detection.categories.retain(|c| {
+            let veto = policy.rules_vetoed(*c, s.emergency);
+            if veto {
+                vetoed.push((*c, s.emergency));
+            }
+            !veto
+        });
+    }
+    for (c, score) in &vetoed {
+        let mut evidence: Vec<String> = detection
+            .matched
+            .iter()
+            .filter(|m| m.category == *c)
+            .map(|m| m.phrase.clone())
+            .collect();
+        evidence.push(format!(
+            "learned score {score:.2} below the rules veto {:.2}",
+            policy.emergency.rules_veto_below
+        ));
+        verdicts.push(Verdict::new(Stage::Input, c.as_str(), "flag", evidence));
+    }
     // Categories the policy only flags.
     let (escalate, flagged): (Vec<Category>, Vec<Category>) = detection
         .categories

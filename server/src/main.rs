@@ -114,6 +114,9 @@ enum GuardrailsCommand {
         /// Held-out round (`heldout/rounds.toml`; 3 is the newest, never used to tune).
         #[arg(long, default_value_t = 3)]
         round: u32,
+        /// Guardrails policy to evaluate (default: the shipped `guardrails/policy.toml`).
+        #[arg(long)]
+        policy: Option<PathBuf>,
         /// Print the full report as JSON too.
         #[arg(long)]
         json: bool,
@@ -668,13 +671,14 @@ fn guardrails(cmd: GuardrailsCommand) -> anyhow::Result<()> {
             weights,
             embedder,
             round,
+            policy,
             json,
         } => {
             let embedder =
                 Arc::new(medserve_rag::Embedder::load(&embedder).with_context(|| {
                     format!("loading the sentence encoder from {}", embedder.display())
                 })?);
-            let guard = medserve_server::chat::guard::load(embedder, &weights, None)
+            let guard = medserve_server::chat::guard::load(embedder, &weights, policy.as_deref())
                 .map_err(|e| anyhow::anyhow!(e))?;
             let report =
                 crate::eval::guard::run(&guard, &data, round).map_err(|e| anyhow::anyhow!(e))?;
