@@ -253,7 +253,7 @@ fn stored_responses_are_de_identified_continued_and_owned() {
         let (status, _, _) = call(Method::GET, &one, Some(&other), None).await;
         assert_eq!(status, 404);
         let next = json!({"model": shared_model(), "max_output_tokens": 16, "temperature": 0,
-            "previous_response_id": id, "input": "Should I see a doctor?",
+            "previous_response_id": id, "input": "Should I see a doctor about the cough?",
             "medserve": {"consent": true, "retrieval": {"enabled": false}}});
         let (status, _, e) = call(Method::POST, &url, Some(&other), Some(&next)).await;
         assert_eq!(status, 400, "{e}");
@@ -262,7 +262,7 @@ fn stored_responses_are_de_identified_continued_and_owned() {
         assert_eq!(status, 404);
         // The owner continues it: the earlier turn is in the prompt.
         let alone = json!({"model": shared_model(), "max_output_tokens": 16, "temperature": 0,
-            "input": "Should I see a doctor?", "medserve": {"retrieval": {"enabled": false}}});
+            "input": "Should I see a doctor about the cough?", "medserve": {"retrieval": {"enabled": false}}});
         let (_, _, a) = call(Method::POST, &url, Some(&mine), Some(&alone)).await;
         let (status, _, c) = call(Method::POST, &url, Some(&mine), Some(&next)).await;
         assert_eq!(status, 200, "{c}");
