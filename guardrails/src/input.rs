@@ -206,19 +206,6 @@ pub fn check_input(input: InputCheck<'_>) -> Result<InputReport, InputError> {
             !veto
         });
     }
-    for (c, score) in &vetoed {
-        let mut evidence: Vec<String> = detection
-            .matched
-            .iter()
-            .filter(|m| m.category == *c)
-            .map(|m| m.phrase.clone())
-            .collect();
-        evidence.push(format!(
-            "learned score {score:.2} below the rules veto {:.2}",
-            policy.emergency.rules_veto_below
-        ));
-        verdicts.push(Verdict::new(Stage::Input, c.as_str(), "flag", evidence));
-    }
     // Categories the policy only flags.
     let (escalate, flagged): (Vec<Category>, Vec<Category>) = detection
         .categories
@@ -238,6 +225,14 @@ pub fn check_input(input: InputCheck<'_>) -> Result<InputReport, InputError> {
         }
         e
     };
+    for (c, score) in &vetoed {
+        let mut evidence = evidence_of(*c);
+        evidence.push(format!(
+            "learned score {score:.2} below the rules veto {:.2}",
+            policy.emergency.rules_veto_below
+        ));
+        verdicts.push(Verdict::new(Stage::Input, c.as_str(), "flag", evidence));
+    }
     for c in &flagged {
         verdicts.push(Verdict::new(
             Stage::Input,
