@@ -251,6 +251,11 @@ mod tests {
             (GgmlDType::Q8_0, 2, 64, 40),
             (GgmlDType::Q8_0, 8, 576, 192),
             (GgmlDType::Q8_0, 70, 128, 33),
+            // Odd row counts and column counts off the 8-column tile of the AVX-512 VNNI
+            // kernel (candle patch 03, used when the CPU has it).
+            (GgmlDType::Q8_0, 3, 256, 43),
+            (GgmlDType::Q8_0, 13, 64, 16),
+            (GgmlDType::Q8_0, 1, 64, 8),
             (GgmlDType::Q4K, 9, 256, 50),
             (GgmlDType::Q4_0, 130, 96, 17),
         ] {
