@@ -1179,3 +1179,69 @@ fn prefix_cache_hits_give_the_answers_of_a_cold_prefill() {
         assert_eq!(answer(warm, q1).await, a1, "first question again");
     });
 }
+
+/// Greedy answers and their log-probabilities, bit for bit, against `tests/golden/greedy.json`
+/// (issue 15: a kernel or engine change must not change any answer). The prompts are short
+/// and long (about 40 to 1,800 tokens) so prefill, prompt attention and the batched matmul all
+/// run. `MEDSERVE_WRITE_GOLDEN=1` rewrites the file: only for a change meant to alter
+/// answers, and the commit must say so.
+#[test]
+fn greedy_answers_are_unchanged_bit_for_bit() {
+    let path = repo_root().join("tests/golden/greedy.json");
+    let filler = "Blood pressure is the force of blood pushing against the walls of the arteries. \
+        Regular exercise, less salt, limited alcohol and a healthy weight all help to keep it in \
+        a normal range. Medicines lower it in different ways and the choice depends on age, \
+        other conditions and side effects. ";
+    let prompts: Vec<String> = [0usize, 6, 16, 32]
+        .iter()
+        .map(|&n| format!("Summarise this for me, please. {}Thanks.", filler.repeat(n)))
+        .collect();
+    let url = TestServer::shared().url("/v1/chat/completions");
+    let got: Vec<Value> = run(async {
+        let mut out = Vec::new();
+        for p in &prompts {
+            let (status, v) = post_json(
+                &url,
+                &chat(p, json!({"max_tokens": 24, "logprobs": true, "top_logprobs": 3})),
+            )
+            .await;
+            assert_eq!(status, 200, "{v}");
+            let c = &v["choices"][0];
+            // Log-probabilities as bit patterns: equality must be exact, not within a
+            // tolerance.
+            let lp: Vec<Value> = c["logprobs"]["content"]
+                .as_array()
+                .expect("logprobs")
+                .iter()
+                .map(|t| {
+                    let top: Vec<Value> = t["top_logprobs"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| json!([x["token"], (x["logprob"].as_f64().unwrap() as f32).to_bits()]))
+                        .collect();
+                    json!({"token": t["token"], "top": top})
+                })
+                .collect();
+            out.push(json!({
+                "prompt_tokens": v["usage"]["prompt_tokens"],
+                "text": c["message"]["content"],
+                "logprobs": lp,
+            }));
+        }
+        out
+    });
+    if std::env::var_os("MEDSERVE_WRITE_GOLDEN").is_some() {
+        std::fs::write(&path, serde_json::to_string_pretty(&got).unwrap()).unwrap();
+        return;
+    }
+    let want: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap();
+    assert_eq!(want.len(), got.len());
+    for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+        assert!(g["prompt_tokens"].as_u64().unwrap() > 30, "prompt {i} is too short");
+        assert_eq!(w, g, "prompt {i}: the greedy answer or its log-probabilities changed");
+    }
+}

@@ -84,7 +84,8 @@ pub struct PhiCounts {
     pub clean_sentences: usize,
     /// Of those, sentences where something was redacted anyway.
     pub clean_redacted: usize,
-    /// Identifiers kept (type, text): listed for the validation split only, so the rules
+    /// Identifiers kept (type, text): listed for the validation split (and for the held-out
+    /// set only when asked, which makes it a development set), so the rules
     /// are never fitted to the held-out set.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub kept: Vec<(String, String)>,
@@ -195,7 +196,14 @@ pub fn heldout_files(data: &Path, round: u32) -> Result<BTreeMap<String, String>
 }
 
 /// Runs every measurement; `data` holds `train/` and `heldout/` (the sets of `round`).
-pub fn run(guard: &Guard, data: &Path, round: u32) -> Result<Report, String> {
+/// `list_heldout_kept`: also list the held-out PHI identifiers that were kept (in the JSON
+/// report). Looking at them makes that round a development set: say so in `rounds.toml`.
+pub fn run(
+    guard: &Guard,
+    data: &Path,
+    round: u32,
+    list_heldout_kept: bool,
+) -> Result<Report, String> {
     let learned = guard
         .learned
         .as_ref()
@@ -311,7 +319,7 @@ pub fn run(guard: &Guard, data: &Path, round: u32) -> Result<Report, String> {
         }
     };
     report.phi_validation = phi_layers(&val, true);
-    report.phi_heldout = phi_layers(&held.iter().collect::<Vec<_>>(), false);
+    report.phi_heldout = phi_layers(&held.iter().collect::<Vec<_>>(), list_heldout_kept);
 
     // Ordinary requests.
     let benign: Vec<data::BenignRequest> =
