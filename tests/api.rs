@@ -1202,7 +1202,10 @@ fn greedy_answers_are_unchanged_bit_for_bit() {
         for p in &prompts {
             let (status, v) = post_json(
                 &url,
-                &chat(p, json!({"max_tokens": 24, "logprobs": true, "top_logprobs": 3})),
+                &chat(
+                    p,
+                    json!({"max_tokens": 24, "logprobs": true, "top_logprobs": 3}),
+                ),
             )
             .await;
             assert_eq!(status, 200, "{v}");
@@ -1218,7 +1221,12 @@ fn greedy_answers_are_unchanged_bit_for_bit() {
                         .as_array()
                         .unwrap()
                         .iter()
-                        .map(|x| json!([x["token"], (x["logprob"].as_f64().unwrap() as f32).to_bits()]))
+                        .map(|x| {
+                            json!([
+                                x["token"],
+                                (x["logprob"].as_f64().unwrap() as f32).to_bits()
+                            ])
+                        })
                         .collect();
                     json!({"token": t["token"], "top": top})
                 })
@@ -1241,7 +1249,13 @@ fn greedy_answers_are_unchanged_bit_for_bit() {
     .unwrap();
     assert_eq!(want.len(), got.len());
     for (i, (w, g)) in want.iter().zip(&got).enumerate() {
-        assert!(g["prompt_tokens"].as_u64().unwrap() > 30, "prompt {i} is too short");
-        assert_eq!(w, g, "prompt {i}: the greedy answer or its log-probabilities changed");
+        assert!(
+            g["prompt_tokens"].as_u64().unwrap() > 30,
+            "prompt {i} is too short"
+        );
+        assert_eq!(
+            w, g,
+            "prompt {i}: the greedy answer or its log-probabilities changed"
+        );
     }
 }

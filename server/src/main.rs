@@ -693,9 +693,8 @@ fn guardrails(cmd: GuardrailsCommand) -> anyhow::Result<()> {
                 })?);
             let guard = medserve_server::chat::guard::load(embedder, &weights, policy.as_deref())
                 .map_err(|e| anyhow::anyhow!(e))?;
-            let report =
-                crate::eval::guard::run(&guard, &data, round, list_heldout_kept)
-                    .map_err(|e| anyhow::anyhow!(e))?;
+            let report = crate::eval::guard::run(&guard, &data, round, list_heldout_kept)
+                .map_err(|e| anyhow::anyhow!(e))?;
             println!("{}", crate::eval::guard::table(&report));
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
