@@ -932,7 +932,9 @@ mod tests {
         let at = text.find(value).expect("value in text");
         let spans = detect_phi_rules(text);
         assert!(
-            spans.iter().any(|s| s.start <= at && at + value.len() <= s.end),
+            spans
+                .iter()
+                .any(|s| s.start <= at && at + value.len() <= s.end),
             "expected {value:?} redacted in {text:?}, got {:?}",
             spans.iter().map(|s| &s.text).collect::<Vec<_>>()
         );
@@ -957,7 +959,10 @@ mod tests {
             ("pt Rebecca, DOB 4-17-1929 (97 y.o.), Ocean Pkwy", "97 y.o"),
             ("Pt Lakshmi, 102 y, DOB 1-Jan-1924", "102 y"),
             ("Нина, 94 года, живёт в Казани", "94"),
-            ("admitted 22. November 2026 with pneumonia", "22. November 2026"),
+            (
+                "admitted 22. November 2026 with pneumonia",
+                "22. November 2026",
+            ),
             ("né le 1er janvier 1931 à Lyon", "1er janvier 1931"),
             ("visit on tisdag 14 januari at ten", "tisdag 14 januari"),
             ("seen Monday 3rd March by the GP", "Monday 3rd March"),
