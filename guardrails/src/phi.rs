@@ -977,6 +977,7 @@ mod tests {
         }
         // Clinical numbers stay.
         clean("BP 120 80 and pulse 72");
+        clean("on Monday 3 tablets a day");
         none_of("SpO2 (95) on room air", PhiKind::Age90Plus);
         none_of("she is 89 years old", PhiKind::Age90Plus);
     }
