@@ -84,9 +84,8 @@ pub struct PhiCounts {
     pub clean_sentences: usize,
     /// Of those, sentences where something was redacted anyway.
     pub clean_redacted: usize,
-    /// Identifiers kept (type, text): listed for the validation split (and for the held-out
-    /// set only when asked, which makes it a development set), so the rules
-    /// are never fitted to the held-out set.
+    /// Identifiers kept (type, text): listed for the validation split, and for the held-out
+    /// set only when asked (`--list-heldout-kept`), which makes that round a development set.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub kept: Vec<(String, String)>,
 }
