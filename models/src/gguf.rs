@@ -218,11 +218,6 @@ mod tests {
     use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
     use candle_core::{Device, Module, Tensor};
 
-    /// The patched quantised matmul (`patches/candle-core-0.10.2.patch`) computes a batch of
-    /// rows tile by tile; every output must equal the one the single-row path gives for that
-    /// row, bit for bit (the same dot product of the same quantised blocks), for shapes that
-    /// leave partial column chunks and row tiles, and a matmul of many rows must stay close
-    /// to the f32 product.
     #[test]
     fn control_token_strings_are_broken_and_plain_text_kept() {
         let toks = vec![
@@ -244,6 +239,11 @@ mod tests {
         );
     }
 
+    /// The patched quantised matmul (`patches/candle-core-0.10.2/`) computes a batch of
+    /// rows tile by tile; every output must equal the one the single-row path gives for that
+    /// row, bit for bit (the same dot product of the same quantised blocks), for shapes that
+    /// leave partial column chunks and row tiles, and a matmul of many rows must stay close
+    /// to the f32 product.
     #[test]
     fn batched_quantised_matmul_equals_row_by_row() {
         let dev = Device::Cpu;
@@ -282,5 +282,38 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// candle patch 06: the vector exponential prompt attention uses must give `f32::exp`'s
+    /// bits for every f32 input (both halves of the range on two threads), and the process
+    /// must have chosen the vector path on this machine (else the speed-up silently is gone).
+    #[test]
+    fn expf_matches_libm_on_every_f32() {
+        use candle_core::cpu::expf::{exp_in_place, vector_matches_libm};
+        let half = |top: u64| {
+            let mut bad = Vec::new();
+            let mut buf = vec![0f32; 1 << 16];
+            for chunk in 0..(1u64 << 15) {
+                let base = (top << 31) + (chunk << 16);
+                for (i, x) in buf.iter_mut().enumerate() {
+                    *x = f32::from_bits((base + i as u64) as u32);
+                }
+                let want: Vec<u32> = buf.iter().map(|x| x.exp().to_bits()).collect();
+                exp_in_place(&mut buf);
+                for (i, (x, w)) in buf.iter().zip(&want).enumerate() {
+                    if x.to_bits() != *w && bad.len() < 5 {
+                        bad.push((base + i as u64, x.to_bits(), *w));
+                    }
+                }
+            }
+            bad
+        };
+        let bad: Vec<_> = std::thread::scope(|s| {
+            let hs: Vec<_> = [0, 1].map(|t| s.spawn(move || half(t))).into_iter().collect();
+            hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        });
+        assert!(bad.is_empty(), "input bits, got, f32::exp: {bad:x?}");
+        #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+        assert!(vector_matches_libm(), "the vector path was not chosen");
     }
 }
