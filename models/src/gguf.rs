@@ -309,11 +309,18 @@ mod tests {
             bad
         };
         let bad: Vec<_> = std::thread::scope(|s| {
-            let hs: Vec<_> = [0, 1].map(|t| s.spawn(move || half(t))).into_iter().collect();
+            let hs: Vec<_> = [0, 1]
+                .map(|t| s.spawn(move || half(t)))
+                .into_iter()
+                .collect();
             hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
         });
         assert!(bad.is_empty(), "input bits, got, f32::exp: {bad:x?}");
-        #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+        #[cfg(all(
+            target_arch = "x86_64",
+            target_feature = "avx2",
+            target_feature = "fma"
+        ))]
         assert!(vector_matches_libm(), "the vector path was not chosen");
     }
 }
