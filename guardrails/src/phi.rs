@@ -982,6 +982,47 @@ mod tests {
         none_of("she is 89 years old", PhiKind::Age90Plus);
     }
 
+    /// Ages over 89 with their unit word (redacted together), unit words and labels before
+    /// the number, number words of other languages, sex-and-age note forms; and the clinical
+    /// look-alikes that must stay.
+    #[test]
+    fn ages_with_units_and_number_words_of_many_languages() {
+        for (text, value) in [
+            ("ma grand-mère a 94 ans et tousse", "94 ans"),
+            ("mi abuela de 92 años vive sola", "92 años"),
+            ("gjyshja ime 96 vjeç ka temperaturë", "96 vjeç"),
+            ("meri dadi 91 saal ki hain", "91 saal"),
+            ("bibi yangu ana umri wa miaka 92 sasa", "umri wa miaka 92"),
+            ("Patientin, Alter: 94, Sturz zu Hause", "Alter: 94"),
+            ("Oma ist einundneunzig Jahre alt", "einundneunzig Jahre"),
+            (
+                "la abuela tiene noventa y siete años",
+                "noventa y siete años",
+            ),
+            ("nonno ha novantatré anni e la febbre", "novantatré anni"),
+            (
+                "babcia ma dziewięćdziesiąt jeden lat",
+                "dziewięćdziesiąt jeden lat",
+            ),
+            ("Consult: 94F from nursing home", "94F"),
+            ("정영희 (여/94) 입원", "여/94"),
+            ("祖母は92歳です", "92歳"),
+            (
+                "Lakshmi Narayanan, ninety-four, phone on file",
+                "ninety-four",
+            ),
+            ("my mom Rosa (ninety-one) is on Eliquis", "ninety-one"),
+            ("he is ninety-four years.", "ninety-four years"),
+        ] {
+            covered(text, value);
+        }
+        none_of("Temp: 98F and rising", PhiKind::Age90Plus);
+        none_of("diagnosed with F90.0 as a child", PhiKind::Age90Plus);
+        none_of("ninety years ago we moved here", PhiKind::Age90Plus);
+        none_of("I take 90 mg daily for 91 days", PhiKind::Age90Plus);
+        none_of("tiene 89 años y diabetes", PhiKind::Age90Plus);
+    }
+
     #[test]
     fn ages() {
         has(

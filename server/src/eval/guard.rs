@@ -84,10 +84,11 @@ pub struct PhiCounts {
     pub clean_sentences: usize,
     /// Of those, sentences where something was redacted anyway.
     pub clean_redacted: usize,
-    /// Identifiers kept (type, text): listed for the validation split, and for the held-out
-    /// set only when asked (`--list-heldout-kept`), which makes that round a development set.
+    /// Identifiers kept (type, text, the message): listed for the validation split, and for
+    /// the held-out set only when asked (`--list-heldout-kept`), which makes that round a
+    /// development set.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub kept: Vec<(String, String)>,
+    pub kept: Vec<(String, String, String)>,
 }
 
 /// PHI layers.
@@ -397,7 +398,8 @@ fn phi_counts(
         }
         for (s, e, kind) in ranges {
             if list_kept && !covered(s, e) {
-                c.kept.push((kind.to_string(), ex.text[s..e].to_string()));
+                c.kept
+                    .push((kind.to_string(), ex.text[s..e].to_string(), ex.text.clone()));
             }
             if kind == "name" {
                 c.names += 1;
