@@ -12,6 +12,11 @@ shown beside. medserve's figure includes its input guardrails (they run before t
       --target medserve="medserve serve --model {model} --port {port} --auth open --retrieval false" \
       --target llama="llama-server -m {model} --port {port} -t 2 -np 1 -c 4096"
 
+With `--interleave` all targets are started together and each prompt is sent to every
+target in turn (the order alternating from prompt to prompt), so a drift of the machine's
+speed during the run affects every target alike; the servers stay idle while another one
+works. Use it for ratios on a shared machine.
+
 Standard library only; reuses load.py's server handling.
 """
 from __future__ import annotations
@@ -77,6 +82,32 @@ async def post(port: int, payload: dict, timeout: float) -> tuple[float, dict]:
     return await asyncio.wait_for(go(), timeout)
 
 
+def payload(model: str, llama: bool, i: int, words: int) -> dict:
+    p = {
+        "model": model,
+        "messages": [{"role": "user", "content": prompt(i, words)}],
+        "temperature": 0,
+        "max_tokens": 1,
+    }
+    if llama:
+        p["cache_prompt"] = False
+    return p
+
+
+async def measure(port: int, p: dict, timeout: float) -> dict:
+    dt, obj = await post(port, p, timeout)
+    usage = obj.get("usage") or {}
+    t = obj.get("timings") or {}
+    ms = obj.get("medserve") or {}
+    return {
+        "prompt_tokens": usage.get("prompt_tokens"),
+        "request_s": dt,
+        "engine_ttft_s": (ms.get("ttft_ms") or 0) / 1000 or None,
+        "server_prompt_s": (t.get("prompt_ms") / 1000) if t.get("prompt_ms") else None,
+        "server_prompt_n": t.get("prompt_n"),
+    }
+
+
 async def run_target(name: str, cmd: str, port: int, a, logdir: str) -> dict:
     srv = load.Server(name, cmd, port, logdir)
     llama = load.is_llama_server(cmd)
@@ -86,32 +117,43 @@ async def run_target(name: str, cmd: str, port: int, a, logdir: str) -> dict:
         model = await srv.wait_ready(a.startup_timeout)
         words = int(a.prompt_tokens * 0.75)
         for i in range(a.warmup + a.prompts):
-            p = {
-                "model": model,
-                "messages": [{"role": "user", "content": prompt(i, words)}],
-                "temperature": 0,
-                "max_tokens": 1,
-            }
-            if llama:
-                p["cache_prompt"] = False
-            dt, obj = await post(port, p, a.timeout)
+            row = await measure(port, payload(model, llama, i, words), a.timeout)
             if i < a.warmup:
                 continue
-            usage = obj.get("usage") or {}
-            t = obj.get("timings") or {}
-            ms = obj.get("medserve") or {}
-            row = {
-                "prompt_tokens": usage.get("prompt_tokens"),
-                "request_s": dt,
-                "engine_ttft_s": (ms.get("ttft_ms") or 0) / 1000 or None,
-                "server_prompt_s": (t.get("prompt_ms") / 1000) if t.get("prompt_ms") else None,
-                "server_prompt_n": t.get("prompt_n"),
-            }
             rows.append(row)
             load.log(f"{name}: {row}")
         return {"name": name, "rows": rows, "rss_mib": srv.peak_rss()["peak_kib"] / 1024}
     finally:
         srv.stop()
+
+
+async def run_interleaved(targets: list[tuple[str, str, int]], a, logdir: str) -> list[dict]:
+    """All servers up at once; prompt i goes to every target in turn, the order reversed on
+    every other prompt."""
+    servers = [load.Server(name, cmd, port, logdir) for name, cmd, port in targets]
+    rows: dict[str, list] = {name: [] for name, _, _ in targets}
+    try:
+        models = []
+        for srv in servers:
+            srv.start()
+            models.append(await srv.wait_ready(a.startup_timeout))
+        words = int(a.prompt_tokens * 0.75)
+        order = list(range(len(servers)))
+        for i in range(a.warmup + a.prompts):
+            for j in order if i % 2 == 0 else order[::-1]:
+                srv = servers[j]
+                p = payload(models[j], load.is_llama_server(srv.cmd), i, words)
+                row = await measure(srv.port, p, a.timeout)
+                if i >= a.warmup:
+                    rows[srv.name].append(row)
+                    load.log(f"{srv.name}: {row}")
+        return [
+            {"name": srv.name, "rows": rows[srv.name], "rss_mib": srv.peak_rss()["peak_kib"] / 1024}
+            for srv in servers
+        ]
+    finally:
+        for srv in servers:
+            srv.stop()
 
 
 def summary(r: dict) -> dict:
@@ -138,14 +180,21 @@ def main() -> int:
     p.add_argument("--port-base", type=int, default=18180)
     p.add_argument("--timeout", type=float, default=600.0)
     p.add_argument("--startup-timeout", type=float, default=300.0)
+    p.add_argument("--interleave", action="store_true",
+                   help="start all targets together and alternate their requests")
     a = p.parse_args()
     logdir = tempfile.mkdtemp(prefix="medserve-prefill-")
-    results = []
+    targets = []
     for i, t in enumerate(a.target):
         name, tmpl = t.split("=", 1)
         cmd = tmpl.replace("{port}", str(a.port_base + i)).replace("{model}", shlex.quote(a.model_path))
-        results.append(asyncio.run(run_target(name, cmd, a.port_base + i, a, logdir)))
-    print(f"\nprefill, ~{a.prompt_tokens}-token prompts, {a.prompts} requests each (medians), max_tokens 1")
+        targets.append((name, cmd, a.port_base + i))
+    if a.interleave:
+        results = asyncio.run(run_interleaved(targets, a, logdir))
+    else:
+        results = [asyncio.run(run_target(name, cmd, port, a, logdir)) for name, cmd, port in targets]
+    mode = "interleaved" if a.interleave else "one target after the other"
+    print(f"\nprefill, ~{a.prompt_tokens}-token prompts, {a.prompts} requests each (medians), max_tokens 1, {mode}")
     print(f"{'target':<16}{'prompt tok':>11}{'TTFT s':>9}{'tok/s':>9}{'server prefill s':>18}{'server tok/s':>14}{'peak RSS MiB':>14}")
     sums = [summary(r) for r in results]
     f = lambda v, d=2: "-" if v is None else f"{v:.{d}f}"
