@@ -1023,6 +1023,33 @@ mod tests {
         none_of("tiene 89 años y diabetes", PhiKind::Age90Plus);
     }
 
+    /// Dates in more languages and calendars, weekdays written in full, and national numbers
+    /// with their own punctuation.
+    #[test]
+    fn dates_of_more_calendars_and_punctuated_national_numbers() {
+        for (text, value) in [
+            ("born 3 березня 1934 in Kyiv", "3 березня 1934"),
+            ("operovaná 15. decembra 2026", "15. decembra 2026"),
+            ("born 民國21年3月5日 in Tainan", "民國21年3月5日"),
+            ("born 5 ธันวาคม 2475 in Bangkok", "5 ธันวาคม 2475"),
+            ("Nobyembre 26, 2026 ang operasyon", "Nobyembre 26, 2026"),
+            ("admitted 2026 m. lapkričio 30 d.", "2026 m. lapkričio 30 d"),
+            ("control el lunes 30/11 a las diez", "lunes 30/11"),
+            ("cita el viernes 11 de diciembre", "viernes 11 de diciembre"),
+            (
+                "seen Wednesday the 18th of November",
+                "Wednesday the 18th of November",
+            ),
+            ("RUT 4.567.890-K on the form", "4.567.890-K"),
+            ("cédula V-3.456.789 please", "V-3.456.789"),
+            ("personnummer 191203+4458 ok", "191203+4458"),
+            ("NRC 12/OuKaMa(N)123456 attached", "12/OuKaMa(N)123456"),
+        ] {
+            covered(text, value);
+        }
+        none_of("take 2 tablets on Monday 3 times", PhiKind::Date);
+    }
+
     #[test]
     fn ages() {
         has(
