@@ -573,6 +573,16 @@ fn next_word(text: &str, end: usize) -> String {
         .to_lowercase()
 }
 
+/// True when a sign of a measurement follows the number ("96%", "110/70", "98.6", "38°").
+fn measure_sign_after(text: &str, end: usize) -> bool {
+    let mut rest = text[end..].trim_start().chars();
+    match rest.next() {
+        Some('%' | '/' | '°' | '‰') => true,
+        Some('.' | ',') => rest.next().is_some_and(|c| c.is_ascii_digit()),
+        _ => false,
+    }
+}
+
 /// True when the word is preceded by "St" or "Saint" (a place or building name).
 fn after_saint(text: &str, start: usize) -> bool {
     let before = text[..start].trim_end();
@@ -672,7 +682,10 @@ fn validate(
             };
             day_month && !QUANTITY_AFTER.contains(&next_word(text, start + value.len()).as_str())
         }
-        Check::BareAge => !AGE_UNITS_AFTER.contains(&next_word(text, start + value.len()).as_str()),
+        Check::BareAge => {
+            let end = start + value.len();
+            !AGE_UNITS_AFTER.contains(&next_word(text, end).as_str()) && !measure_sign_after(text, end)
+        }
     };
     if !ok {
         return None;
@@ -1048,6 +1061,57 @@ mod tests {
             covered(text, value);
         }
         none_of("take 2 tablets on Monday 3 times", PhiKind::Date);
+    }
+
+    /// Dictated dates, spelled-out years of other languages, more age units and scripts,
+    /// bare ages after relatives, sex-then-age notes; and the measurements that must stay.
+    #[test]
+    fn dictated_dates_and_more_age_forms() {
+        for (text, value) in [
+            (
+                "dob march second nineteen forty one, lives alone",
+                "march second nineteen forty one",
+            ),
+            (
+                "born the ninth of May nineteen thirty",
+                "the ninth of May nineteen thirty",
+            ),
+            (
+                "dob is nineteen twenty seven, june fifth ok",
+                "nineteen twenty seven, june fifth",
+            ),
+            (
+                "date of birth one two slash zero four slash nineteen thirty one",
+                "one two slash zero four slash nineteen thirty one",
+            ),
+            (
+                "nacida el cinco de mayo de mil novecientos treinta y dos",
+                "mayo de mil novecientos treinta y dos",
+            ),
+            ("geboren am elften Juni neunzehnhundertdreißig", "Juni neunzehnhundertdreißig"),
+            ("Aufnahme 3. Okt. 2026 nach Sturz", "3. Okt. 2026"),
+            ("babushka 93 sene and tired", "93 sene"),
+            ("bunica are 94 de ani", "94 de ani"),
+            ("Frau K. (96 J.) stürzte", "96 J."),
+            ("ojiisan wa 97-sai desu", "97-sai"),
+            ("my grandpa is 95 yers old", "95 yers"),
+            ("दादी ९३ वर्ष की हैं", "९३ वर्ष"),
+            ("my nanas 94 and gets dizzy", "94"),
+            ("she turns 100 on friday", "100"),
+            ("Visitor: Ana Costa, 97", "97"),
+            ("F 92 – fall at home", "F 92"),
+            ("Age: ninety-three, lives with son", "ninety-three"),
+            ("he is ninety six and a half", "ninety six and a half"),
+            ("ninety-two years young and sharp", "ninety-two years young"),
+            ("Age ninety-five (95), widowed", "95"),
+        ] {
+            covered(text, value);
+        }
+        none_of("her sats are 94% on air", PhiKind::Age90Plus);
+        none_of("mum's BP is 110/70 today", PhiKind::Age90Plus);
+        none_of("dad's temp is 99.5 since lunch", PhiKind::Age90Plus);
+        none_of("glucose is 101 in the morning", PhiKind::Age90Plus);
+        none_of("I take 90 mg in the evening", PhiKind::Age90Plus);
     }
 
     #[test]
