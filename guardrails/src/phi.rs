@@ -684,7 +684,8 @@ fn validate(
         }
         Check::BareAge => {
             let end = start + value.len();
-            !AGE_UNITS_AFTER.contains(&next_word(text, end).as_str()) && !measure_sign_after(text, end)
+            !AGE_UNITS_AFTER.contains(&next_word(text, end).as_str())
+                && !measure_sign_after(text, end)
         }
     };
     if !ok {
@@ -1088,7 +1089,10 @@ mod tests {
                 "nacida el cinco de mayo de mil novecientos treinta y dos",
                 "mayo de mil novecientos treinta y dos",
             ),
-            ("geboren am elften Juni neunzehnhundertdreißig", "Juni neunzehnhundertdreißig"),
+            (
+                "geboren am elften Juni neunzehnhundertdreißig",
+                "Juni neunzehnhundertdreißig",
+            ),
             ("Aufnahme 3. Okt. 2026 nach Sturz", "3. Okt. 2026"),
             ("babushka 93 sene and tired", "93 sene"),
             ("bunica are 94 de ani", "94 de ani"),

@@ -112,7 +112,7 @@ enum GuardrailsCommand {
         #[arg(long, default_value = medserve_server::config::DEFAULT_EMBEDDER)]
         embedder: PathBuf,
         /// Held-out round (`heldout/rounds.toml` lists them and which were looked at).
-        #[arg(long, default_value_t = 7)]
+        #[arg(long, default_value_t = 8)]
         round: u32,
         /// Guardrails policy to evaluate (default: the shipped `guardrails/policy.toml`).
         #[arg(long)]
