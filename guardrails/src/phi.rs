@@ -573,12 +573,13 @@ fn next_word(text: &str, end: usize) -> String {
         .to_lowercase()
 }
 
-/// True when a sign of a measurement follows the number ("96%", "110/70", "98.6", "38°").
+/// True when a sign of a measurement follows the number ("96%", "110/70", "98.6", "38°",
+/// "92-94").
 fn measure_sign_after(text: &str, end: usize) -> bool {
     let mut rest = text[end..].trim_start().chars();
     match rest.next() {
-        Some('%' | '/' | '°' | '‰') => true,
-        Some('.' | ',') => rest.next().is_some_and(|c| c.is_ascii_digit()),
+        Some('%' | '°' | 'º' | '‰' | '℃' | '℉') => true,
+        Some('.' | ',' | '/' | '-' | '–') => rest.next().is_some_and(|c| c.is_ascii_digit()),
         _ => false,
     }
 }
@@ -1107,7 +1108,7 @@ mod tests {
             ("Age: ninety-three, lives with son", "ninety-three"),
             ("he is ninety six and a half", "ninety six and a half"),
             ("ninety-two years young and sharp", "ninety-two years young"),
-            ("Age ninety-five (95), widowed", "95"),
+            ("Mum is 95 / Dad is 97, both at home", "95"),
         ] {
             covered(text, value);
         }
@@ -1116,6 +1117,17 @@ mod tests {
         none_of("dad's temp is 99.5 since lunch", PhiKind::Age90Plus);
         none_of("glucose is 101 in the morning", PhiKind::Age90Plus);
         none_of("I take 90 mg in the evening", PhiKind::Age90Plus);
+        none_of("Her pulse is 110 but steady", PhiKind::Age90Plus);
+        none_of("the scale says 100 this morning", PhiKind::Age90Plus);
+        none_of("la presión es ciento diez", PhiKind::Age90Plus);
+        none_of("tiene noventa de saturación", PhiKind::Age90Plus);
+        none_of("Dx: F 90.0 in childhood", PhiKind::Age90Plus);
+        none_of("Labs\nGlucose, 96", PhiKind::Age90Plus);
+        none_of("Kardioversion mit 100 J. erfolgreich", PhiKind::Age90Plus);
+        none_of("Mom was 95 over 60 this morning", PhiKind::Age90Plus);
+        none_of("dad's sats were 92-94 overnight", PhiKind::Age90Plus);
+        none_of("You may first notice a rash", PhiKind::Date);
+        none_of("they may second-guess the dose", PhiKind::Date);
     }
 
     #[test]
