@@ -19,6 +19,7 @@ pub mod moderation;
 mod pattern;
 pub mod phi;
 pub mod policy;
+mod reach;
 pub mod red_flags;
 pub mod red_flags_eval;
 pub mod tables;
