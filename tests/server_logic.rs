@@ -25,9 +25,9 @@ fn mid_stream_failure_is_an_error_event_then_done() {
     runtime().block_on(async {
         let (status, _, items) = post_stream(&s.url("/v1/chat/completions"), &body(true)).await;
         assert_eq!(status, 200);
-        // What the output policy had passed was sent (the two sentences, and the space after
-        // them: no rule can start there); nothing more arrives after the failure.
-        assert_eq!(stream_text(&items), "One. Two. ");
+        // Whole sentences already passed by the output policy were sent; nothing held back
+        // leaks after the failure.
+        assert_eq!(stream_text(&items), "One. Two.");
         assert_eq!(items.last(), Some(&SseItem::Done));
         let SseItem::Json(err) = &items[items.len() - 2] else {
             panic!("{items:?}")
@@ -248,11 +248,8 @@ fn dosing_is_rewritten_for_patients_and_kept_for_clinicians() {
                 )
             };
             assert!(!text.contains("1000 mg"), "{text}");
-            // "For pain, " can be part of no rule's match: it was sent as the model wrote
-            // it, and the template continues the sentence from "take".
-            let template = medserve_guardrails::policy::DOSING_TEMPLATE;
             assert!(
-                text.starts_with(&format!("For pain, f{}", &template[1..])),
+                text.contains(medserve_guardrails::policy::DOSING_TEMPLATE),
                 "{text}"
             );
             assert!(text.contains("Rest well."), "{text}");

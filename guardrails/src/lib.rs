@@ -19,7 +19,6 @@ pub mod moderation;
 mod pattern;
 pub mod phi;
 pub mod policy;
-mod reach;
 pub mod red_flags;
 pub mod red_flags_eval;
 pub mod tables;

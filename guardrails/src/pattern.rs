@@ -17,11 +17,6 @@ fn expand(pattern: &str, fragments: &[(&str, &str)]) -> String {
 /// Compiles a built-in, case-insensitive pattern. An invalid one is a bug in a rule table:
 /// it panics with the pattern's text, and each module's tests compile every pattern.
 pub(crate) fn compile(pattern: &str, fragments: &[(&str, &str)]) -> Regex {
-    Regex::new(&source(pattern, fragments))
-        .unwrap_or_else(|e| panic!("invalid built-in pattern {pattern:?}: {e}"))
-}
-
-/// The regex source [`compile`] builds from `pattern` (fragments expanded, case-insensitive).
-pub(crate) fn source(pattern: &str, fragments: &[(&str, &str)]) -> String {
-    format!("(?i){}", expand(pattern, fragments))
+    let source = format!("(?i){}", expand(pattern, fragments));
+    Regex::new(&source).unwrap_or_else(|e| panic!("invalid built-in pattern {pattern:?}: {e}"))
 }

@@ -3,11 +3,12 @@
 //! The model's answer is checked one sentence at a time before any of it reaches the
 //! client. [`OutputFilter`] is a pure state machine (no I/O, no clock): each
 //! [`OutputFilter::push`] takes a text delta from the model and returns a [`FilterEvent`]
-//! with the text that may be sent now; [`OutputFilter::finish`] flushes the rest. A sentence
-//! is classified when it is complete (or when the hold-back bound forces a cut at
-//! whitespace). Until then only its text before the first byte where a rule could still
-//! match is sent (`reach.rs`): nothing a rule could ever act on leaves before its sentence
-//! has been classified, and a rewrite or block replaces the sentence from that byte on.
+//! with the text that may be sent now; [`OutputFilter::finish`] flushes the rest. Text is
+//! held back until its sentence is complete (or until the hold-back bound forces a cut at
+//! whitespace), so unsafe text is never emitted before it has been classified. For an
+//! audience whose actions never change text (clinicians: allow or append a caution at the
+//! end) nothing is held back: text goes out as it arrives and each sentence is still
+//! classified when it ends, for the verdicts and the cautions.
 //!
 //! # Classes
 //!
@@ -33,7 +34,6 @@
 
 use std::sync::LazyLock;
 
-use crate::reach::Reach;
 use crate::tables::{rules_file, Tables};
 use regex::{Captures, Regex};
 use serde::{Deserialize, Serialize};
@@ -230,10 +230,9 @@ pub enum FilterEvent {
     /// The answer was stopped. Send `safe_text` and end the stream.
     Blocked {
         /// Text to send instead of the rest of the answer: any text approved earlier in the
-        /// same call (so nothing already approved is lost), the blocked sentence up to the
-        /// first byte a rule could match from (its leading whitespace, or words already
-        /// released and a dash), then [`BLOCK_MESSAGE`]. The text sent in total is therefore
-        /// the same however the answer was split into deltas.
+        /// same call (so nothing already approved is lost), the blocked sentence's leading
+        /// whitespace, then [`BLOCK_MESSAGE`]. The text sent in total is therefore the same
+        /// however the answer was split into deltas.
         safe_text: String,
         /// The verdicts for the sentence that caused the block.
         verdicts: Vec<Verdict>,
@@ -242,16 +241,17 @@ pub enum FilterEvent {
 
 /// A streaming filter that applies the output policy to a model's answer.
 ///
-/// A sentence is classified when it ends ('.', '!' or '?' followed by whitespace, or a
-/// newline) or when more than `max_holdback_chars` characters of it are pending, in which
-/// case the pending text is cut after its last whitespace, classified and released; a
-/// pattern split by a forced cut is still recognised in the next piece (the tail of the
-/// previous piece is kept as context), but the words before the cut have already been sent.
+/// Text is held back until a sentence ends ('.', '!' or '?' followed by whitespace, or a
+/// newline) or until more than `max_holdback_chars` characters are pending, in which case
+/// the pending text is cut after its last whitespace, classified and released. Every
+/// released piece is classified before it is sent, so the bound never lets unsafe text
+/// through unclassified; a pattern split by a forced cut is still recognised in the next
+/// piece (the tail of the previous piece is kept as context), but the words before the cut
+/// have already been sent.
 ///
-/// Before its sentence is classified, text is sent up to the first byte where one of the
-/// rules could still match, given the text so far (for an audience no rule changes text
-/// for, all of it). A rewrite or block then replaces the sentence from that byte on; text
-/// before it can never be part of a match, so it is sent as it is whatever the verdict.
+/// When no class's action changes text for the audience ([`Action::Allow`] or
+/// [`Action::AppendCaution`] only: clinicians), text is sent as it arrives; sentences are
+/// classified at the same points, for the verdicts and the cautions.
 ///
 /// The outcome depends only on the text, not on how it was split into deltas.
 #[derive(Debug, Clone)]
@@ -260,12 +260,10 @@ pub struct OutputFilter {
     max_holdback_chars: usize,
     buf: String,
     carry: String,
-    /// Bytes at the front of `buf` already sent (no rule can match from inside them).
-    released: usize,
-    /// Whether some class's action changes text for this audience (else text goes out as
-    /// it arrives and is classified for verdicts and cautions only).
+    /// Whether some class's action changes text for this audience; if not, text is sent as
+    /// it arrives (`released` bytes of `buf` are already out).
     alters_text: bool,
-    reach: regex_automata::hybrid::dfa::Cache,
+    released: usize,
     verdicts: Vec<Verdict>,
     cautions: Vec<PolicyClass>,
     templates_sent: Vec<String>,
@@ -282,11 +280,10 @@ impl OutputFilter {
             max_holdback_chars,
             buf: String::new(),
             carry: String::new(),
-            released: 0,
             alters_text: PolicyClass::ALL
                 .into_iter()
                 .any(|c| matches!(action_for(c, audience), Action::Rewrite | Action::Block)),
-            reach: REACH.cache(),
+            released: 0,
             verdicts: Vec::new(),
             cautions: Vec::new(),
             templates_sent: Vec::new(),
@@ -325,17 +322,9 @@ impl OutputFilter {
                 return event;
             }
         }
-        // The unfinished sentence: send what no rule can reach.
-        let reachable = if self.alters_text {
-            let context = self.carry.len();
-            let text = format!("{}{}", self.carry, self.buf);
-            REACH.earliest(&mut self.reach, &text, context + self.released) - context
-        } else {
-            self.buf.len()
-        };
-        if reachable > self.released {
-            out.push_str(&self.buf[self.released..reachable]);
-            self.released = reachable;
+        if !self.alters_text {
+            out.push_str(&self.buf[self.released..]);
+            self.released = self.buf.len();
         }
         FilterEvent::Emit(out)
     }
@@ -378,8 +367,9 @@ impl OutputFilter {
         self.buf[self.released..].chars().count()
     }
 
-    /// Classify one segment (its first `released` bytes already sent) and append what may
-    /// be sent to `out`. Returns an event when the segment blocks the answer.
+    /// Classify one segment (its first `released` bytes already sent, which happens only
+    /// when no action changes text) and append what may be sent to `out`. Returns an event
+    /// when the segment blocks the answer.
     fn process(
         &mut self,
         segment: &str,
@@ -392,15 +382,6 @@ impl OutputFilter {
         text.push_str(&self.carry);
         text.push_str(segment);
         let hits = detect_after(&text, context_len);
-        // Where a rewrite or block starts: the first byte a rule could match from. Every
-        // hit starts there or later, and it is at or after what was already sent.
-        let keep = if hits.is_empty() {
-            segment.len()
-        } else {
-            let from = context_len + released;
-            (REACH.earliest(&mut self.reach, &text, from) - context_len)
-                .clamp(released, segment.len())
-        };
         self.carry = if forced {
             tail_chars(&text, CARRY_CHARS).to_owned()
         } else {
@@ -443,18 +424,11 @@ impl OutputFilter {
                 self.blocked = true;
                 self.buf.clear();
                 self.carry.clear();
-                self.released = 0;
-                // The sentence up to `keep` (its leading whitespace, or words already sent),
-                // so the text sent is the same however the answer was split into deltas.
+                // Keep the blocked segment's leading whitespace so the text sent is the same
+                // however the answer was split into deltas.
+                let lead_len = segment.len() - segment.trim_start().len();
                 let mut safe_text = std::mem::take(out);
-                safe_text.push_str(&segment[released..keep]);
-                if !segment[..keep].trim().is_empty() {
-                    safe_text.push_str(if segment[..keep].ends_with(char::is_whitespace) {
-                        "— "
-                    } else {
-                        " — "
-                    });
-                }
+                safe_text.push_str(&segment[..lead_len]);
                 safe_text.push_str(BLOCK_MESSAGE);
                 Some(FilterEvent::Blocked {
                     safe_text,
@@ -462,24 +436,23 @@ impl OutputFilter {
                 })
             }
             Action::Rewrite => {
+                let body = segment.trim();
+                let (lead, trail) = if body.is_empty() {
+                    (segment, "")
+                } else {
+                    let lead_len = segment.len() - segment.trim_start().len();
+                    let trail_start = segment.trim_end().len();
+                    (&segment[..lead_len], &segment[trail_start..])
+                };
                 let mut fresh: Vec<String> = Vec::new();
                 for template in replacements {
                     if !self.templates_sent.contains(&template) && !fresh.contains(&template) {
                         fresh.push(template);
                     }
                 }
-                let kept = &segment[..keep];
-                let trail = &segment[segment.trim_end().len().max(keep)..];
-                if fresh.is_empty() {
-                    // Each template goes out once: a sentence that would repeat one is
-                    // dropped (from `keep` on).
-                    if !kept.trim().is_empty() {
-                        out.push_str(&segment[released..keep]);
-                        out.push_str(trail);
-                    }
-                } else {
-                    out.push_str(&segment[released..keep]);
-                    out.push_str(&continue_with(kept, &fresh.join(" ")));
+                if !fresh.is_empty() {
+                    out.push_str(lead);
+                    out.push_str(&fresh.join(" "));
                     out.push_str(trail);
                     self.templates_sent.extend(fresh);
                 }
@@ -516,29 +489,6 @@ fn rewrite_text(class: PolicyClass, subject: Option<&str>) -> String {
         PolicyClass::DiscouragingCare => BLOCK_MESSAGE.to_owned(),
         PolicyClass::FalseCertainty => caution_text(class, Audience::Patient).to_owned(),
     }
-}
-
-/// `replacement` as the continuation of `kept`, the start of its sentence: unchanged after
-/// nothing or whitespace, else after a space and with a lower-case first letter ("Based on
-/// what you describe, it could be…").
-fn continue_with(kept: &str, replacement: &str) -> String {
-    if kept.trim().is_empty() {
-        return replacement.to_owned();
-    }
-    let mut out = String::with_capacity(replacement.len() + 1);
-    if !kept.ends_with(char::is_whitespace) {
-        out.push(' ');
-    }
-    let mut chars = replacement.chars();
-    if let Some(first) = chars.next() {
-        if first == 'I' && chars.clone().next().is_some_and(|c| !c.is_alphabetic()) {
-            out.push(first);
-        } else {
-            out.extend(first.to_lowercase());
-        }
-    }
-    out.push_str(chars.as_str());
-    out
 }
 
 /// Shorten an extracted condition to a short noun phrase, or `None` if nothing usable is left.
@@ -695,15 +645,6 @@ struct Rule {
     check: Check,
     re: Regex,
 }
-
-/// Every rule as one lazy DFA: how far an unfinished sentence can be sent.
-static REACH: LazyLock<Reach> = LazyLock::new(|| {
-    let sources: Vec<String> = RULES
-        .iter()
-        .map(|(_, _, pattern)| crate::pattern::source(pattern, &FRAGMENTS))
-        .collect();
-    Reach::new(&sources)
-});
 
 static COMPILED: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     RULES
@@ -1150,12 +1091,11 @@ mod tests {
         let FilterEvent::Emit(first) = filter.push(text) else {
             panic!("unexpected block")
         };
-        // " Rest." can start no rule's match: it goes out before its sentence ends.
-        assert_eq!(first, "It is definitely nothing serious. Rest.");
+        assert_eq!(first, "It is definitely nothing serious.");
         let FilterEvent::Emit(last) = filter.finish() else {
             panic!("unexpected block")
         };
-        assert!(last.starts_with("\n\n"), "{last}");
+        assert!(last.starts_with(" Rest.\n\n"), "{last}");
         assert!(
             last.ends_with(caution_text(PolicyClass::FalseCertainty, Audience::Patient)),
             "{last}"
@@ -1171,11 +1111,7 @@ mod tests {
                 safe_text,
                 verdicts,
             } => {
-                // "There is " can be part of no match: it stays, and the block follows a dash.
-                assert_eq!(
-                    safe_text,
-                    format!("Colds are common. There is — {BLOCK_MESSAGE}")
-                );
+                assert_eq!(safe_text, format!("Colds are common. {BLOCK_MESSAGE}"));
                 assert_eq!(verdicts.len(), 1);
                 assert_eq!(verdicts[0].class, PolicyClass::DiscouragingCare);
                 assert_eq!(verdicts[0].action, Action::Block);
@@ -1200,6 +1136,47 @@ mod tests {
             PolicyClass::DiscouragingCare,
             Audience::Clinician
         )));
+    }
+
+    #[test]
+    fn clinician_text_goes_out_as_it_arrives_and_is_still_classified() {
+        let text = "There is no need to see a doctor. Take 500 mg twice daily";
+        let mut filter = OutputFilter::new(Audience::Clinician, 300);
+        let mut sent = String::new();
+        for piece in chars_of(text) {
+            let FilterEvent::Emit(s) = filter.push(&piece) else {
+                panic!("unexpected block")
+            };
+            // Nothing is held back: every character is out as soon as it arrives.
+            assert_eq!(s, piece);
+            sent.push_str(&s);
+            assert_eq!(filter.held_chars(), 0);
+        }
+        let FilterEvent::Emit(rest) = filter.finish() else {
+            panic!("unexpected block")
+        };
+        assert_eq!(sent, text);
+        assert_eq!(
+            rest,
+            format!(
+                "\n\n{}",
+                caution_text(PolicyClass::DiscouragingCare, Audience::Clinician)
+            )
+        );
+        let classes: Vec<_> = filter.verdicts().iter().map(|v| v.class).collect();
+        assert_eq!(
+            classes,
+            [
+                PolicyClass::DiscouragingCare,
+                PolicyClass::DosingInstruction
+            ]
+        );
+        // The same text for a patient is held, then blocked.
+        let mut filter = OutputFilter::new(Audience::Patient, 300);
+        assert_eq!(
+            filter.push("There is no need"),
+            FilterEvent::Emit(String::new())
+        );
     }
 
     #[test]
@@ -1239,146 +1216,7 @@ mod tests {
         );
         assert!(blocked);
         assert!(!sent.contains("worry"), "{sent}");
-        assert!(!sent.contains("nothing"), "{sent}");
-        assert_eq!(sent, format!("Good question. It's — {BLOCK_MESSAGE}"));
-        // A block at the start of a sentence replaces all of it.
-        let (sent, blocked, _) = run(
-            Audience::Patient,
-            200,
-            &chars_of("Good question. Nothing to worry about. Bye.")
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-        );
-        assert!(blocked);
         assert_eq!(sent, format!("Good question. {BLOCK_MESSAGE}"));
-    }
-
-    #[test]
-    fn text_no_rule_can_reach_goes_out_before_its_sentence_ends() {
-        let mut filter = OutputFilter::new(Audience::Patient, 300);
-        let mut sent = String::new();
-        for piece in chars_of("Colds are common and rest helps a lot") {
-            let FilterEvent::Emit(s) = filter.push(&piece) else {
-                panic!("unexpected block")
-            };
-            sent.push_str(&s);
-        }
-        // No rule can start in the words that are complete: they have gone out; the last
-        // word is held while a rule could still start with it ("lot…").
-        assert!(
-            sent.starts_with("Colds are common and rest helps a "),
-            "{sent:?}"
-        );
-        assert!(filter.held_chars() <= 3, "{}", filter.held_chars());
-
-        // "you" may start a diagnosis: held from there, and the rest once it cannot.
-        let mut filter = OutputFilter::new(Audience::Patient, 300);
-        let FilterEvent::Emit(s) = filter.push("Thanks for asking, you") else {
-            panic!("unexpected block")
-        };
-        assert_eq!(s, "Thanks for asking, ");
-        let FilterEvent::Emit(s) = filter.push(" seem tired") else {
-            panic!("unexpected block")
-        };
-        assert!(s.starts_with("you seem "), "{s:?}");
-
-        // A clinician's text is never changed by the policy: it all goes out at once, and
-        // the sentence is still classified (the caution at the end).
-        let mut filter = OutputFilter::new(Audience::Clinician, 300);
-        let FilterEvent::Emit(s) = filter.push("There is no need to see a doctor") else {
-            panic!("unexpected block")
-        };
-        assert_eq!(s, "There is no need to see a doctor");
-        let FilterEvent::Emit(s) = filter.finish() else {
-            panic!("unexpected block")
-        };
-        assert!(s.ends_with(caution_text(
-            PolicyClass::DiscouragingCare,
-            Audience::Clinician
-        )));
-    }
-
-    #[test]
-    fn streamed_early_release_never_sends_matched_text() {
-        let unsafe_sentences = [
-            "You have strep throat.",
-            "you've got a urinary tract infection.",
-            "this is definitely shingles.",
-            "you are suffering from anxiety.",
-            "take 500 mg twice daily.",
-            "give her 5 ml every 4 hours.",
-            "stop taking your blood pressure tablets.",
-            "you should switch to ibuprofen.",
-            "there is no need to see a doctor.",
-            "it's nothing to worry about.",
-            "don't bother calling the GP.",
-            "you definitely have the flu, so rest.",
-        ];
-        let lead_ins = [
-            "",
-            "Well, ",
-            "Based on what you’ve said, ",
-            "Thanks. Honestly ",
-        ];
-        for lead in lead_ins {
-            for unsafe_sentence in unsafe_sentences {
-                let text = format!("{lead}{unsafe_sentence} Drink water.");
-                let whole = run(Audience::Patient, 300, &[&text]);
-                let pieces = chars_of(&text);
-                let mut filter = OutputFilter::new(Audience::Patient, 300);
-                let mut sent = String::new();
-                for piece in &pieces {
-                    match filter.push(piece) {
-                        FilterEvent::Emit(s) => sent.push_str(&s),
-                        FilterEvent::Blocked { safe_text, .. } => {
-                            sent.push_str(&safe_text);
-                            break;
-                        }
-                    }
-                    // Nothing a rule matched in the end has been sent at any point.
-                    for v in &whole.2 {
-                        if v.action != Action::AppendCaution && v.action != Action::Allow {
-                            assert!(!sent.contains(v.matched.trim()), "{text:?} leaked {sent:?}");
-                        }
-                    }
-                }
-                let by_char = run(
-                    Audience::Patient,
-                    300,
-                    &pieces.iter().map(String::as_str).collect::<Vec<_>>(),
-                );
-                assert_eq!(whole, by_char, "{text:?}");
-                assert!(!whole.2.is_empty(), "{text:?}: no verdict");
-            }
-        }
-    }
-
-    #[test]
-    fn a_rewrite_replaces_the_sentence_from_the_first_byte_a_rule_could_match() {
-        let text = "Based on what you describe, you have strep throat. Rest.";
-        let expected = "Based on what you describe, it could be strep throat, but only a \
-                        clinician who examines you can make a diagnosis. Rest.";
-        let pieces = chars_of(text);
-        for deltas in [vec![text], pieces.iter().map(String::as_str).collect()] {
-            let (sent, blocked, verdicts) = run(Audience::Patient, 300, &deltas);
-            assert!(!blocked);
-            assert_eq!(sent, expected);
-            assert_eq!(verdicts[0].class, PolicyClass::DefinitiveDiagnosis);
-        }
-        let (sent, _, _) = run(
-            Audience::Patient,
-            300,
-            &["To ease pain take 500 mg now. Rest."],
-        );
-        assert_eq!(
-            sent,
-            format!("To ease pain {} Rest.", {
-                let mut t = DOSING_TEMPLATE.to_owned();
-                t.replace_range(..1, "f");
-                t
-            })
-        );
     }
 
     #[test]
