@@ -25,9 +25,9 @@ fn mid_stream_failure_is_an_error_event_then_done() {
     runtime().block_on(async {
         let (status, _, items) = post_stream(&s.url("/v1/chat/completions"), &body(true)).await;
         assert_eq!(status, 200);
-        // Whole sentences already passed by the output policy were sent; nothing held back
-        // leaks after the failure.
-        assert_eq!(stream_text(&items), "One. Two.");
+        // A clinician's text goes out as it arrives (no clinician action changes text):
+        // both pieces were sent; nothing arrives after the failure.
+        assert_eq!(stream_text(&items), "One. Two. ");
         assert_eq!(items.last(), Some(&SseItem::Done));
         let SseItem::Json(err) = &items[items.len() - 2] else {
             panic!("{items:?}")
