@@ -1263,6 +1263,36 @@ mod tests {
     }
 
     #[test]
+    fn vital_sign_words_next_to_numbers_are_not_places() {
+        // The shipped tagger took a vital-sign word and its value for a street and a house
+        // number (each of these was redacted as a place before `tagger::place_evidence`).
+        for text in [
+            // From round 9's PHI-free messages (a development set).
+            "my husband is 45 and his bp was 150/95 this morning, pulse 110. should i take him to the ER or wait",
+            "Tengo 90 pulsaciones en reposo y la tensión 13/8, es normal?",
+            "Waist 94 cm, BMI 31.2, cholesterol 6.1, LDL 4.0, HDL 0.9",
+            "GCS 15, pupils 3 mm equal, BM 6.4, lactate 2.1, 2 L NaCl 0.9% over 4 h",
+            "PHQ-9 = 14, GAD-7 = 11. Follow up in 4 weeks, consider sertraline 50 mg.",
+            "she's 85 and has had 4 falls in 6 months, bone density T-score -2.9",
+        ] {
+            let places: Vec<_> = detect_phi(text)
+                .into_iter()
+                .filter(|s| s.kind == PhiKind::Geographic)
+                .collect();
+            assert!(places.is_empty(), "{text:?}: {places:?}");
+        }
+        // With evidence of a place, the span stays.
+        let text = "she lives at 42 Cromwell Road, Bristol, pulse 88";
+        assert!(
+            detect_phi(text)
+                .iter()
+                .any(|s| s.kind == PhiKind::Geographic && s.text.contains("Cromwell")),
+            "{:?}",
+            detect_phi(text)
+        );
+    }
+
+    #[test]
     fn overlaps_prefer_longer_and_specific() {
         let spans = detect_phi_rules("Contact John Smith on 555-123-4567 or john@example.com");
         let found: Vec<PhiKind> = spans.iter().map(|s| s.kind).collect();

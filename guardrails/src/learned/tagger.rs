@@ -79,6 +79,8 @@ struct Gazetteer {
     street: HashSet<String>,
     particle: HashSet<String>,
     not_name: HashSet<String>,
+    /// Not a tagger feature (outside [`gazetteer_sha256`]): the place-span filter's list.
+    not_place: HashSet<String>,
 }
 
 fn list(src: &str) -> HashSet<String> {
@@ -95,6 +97,7 @@ static GAZ: LazyLock<Gazetteer> = LazyLock::new(|| Gazetteer {
     street: list(include_str!("../../data/gazetteer/street_words.txt")),
     particle: list(include_str!("../../data/gazetteer/name_particles.txt")),
     not_name: list(include_str!("../../data/gazetteer/not_names.txt")),
+    not_place: list(include_str!("../../data/gazetteer/not_places.txt")),
 });
 
 /// SHA-256 of the embedded gazetteer files: weights are only valid with the lists they were
@@ -386,11 +389,54 @@ fn spans_of(text: &str, ws: &[Word], labels: &[usize]) -> Vec<TagSpan> {
                 GAZ.not_name.contains(&lower)
                     || (t.chars().count() <= 3 && t.chars().all(|c| c.is_lowercase()))
             });
-        if !slip {
+        // Vital-sign and lab words next to numbers look like a street and a house number to
+        // the model ("Potassium 5.9", "Puls 88"): a place span with such a word and no
+        // evidence of a place is dropped. Spans of numbers alone stay (ages, dates and
+        // numbers the rules missed are often caught there).
+        let span_words: Vec<&str> = ws
+            .iter()
+            .filter(|w| w.start >= start && w.end <= end)
+            .map(|w| &text[w.start..w.end])
+            .collect();
+        let unplaced = class == 2
+            && span_words.iter().any(|t| is_not_place(t))
+            && !span_words.iter().any(|t| place_evidence(t));
+        if !slip && !unplaced {
             out.push(TagSpan { start, end, class });
         }
     }
     out
+}
+
+/// Whether a word inside a place span shows it is one: a known place or street word (as the
+/// features see them), a capitalised word of three or more letters that is not a clinical
+/// term ("Cromwell", not "Potassium" or "BP"), or a word of a script without capitals.
+fn place_evidence(word: &str) -> bool {
+    let lower = word.to_lowercase();
+    let bare = lower.trim_end_matches("'s").trim_end_matches('.');
+    let mut tags = Vec::new();
+    gaz_tags(&lower, &mut tags);
+    if tags.contains(&"place") || tags.contains(&"street") {
+        return true;
+    }
+    if GAZ.not_place.contains(bare) {
+        return false;
+    }
+    let letters: Vec<char> = word.chars().filter(|c| c.is_alphabetic()).collect();
+    let capitalised = letters.len() >= 3
+        && letters[0].is_uppercase()
+        && letters[1..].iter().any(|c| c.is_lowercase());
+    let caseless = letters
+        .iter()
+        .any(|c| !c.is_uppercase() && !c.is_lowercase());
+    capitalised || caseless
+}
+
+/// A clinical word of [`GAZ`]'s `not_place` list (vital signs, lab tests, units, chart words).
+fn is_not_place(word: &str) -> bool {
+    let lower = word.to_lowercase();
+    GAZ.not_place
+        .contains(lower.trim_end_matches("'s").trim_end_matches('.'))
 }
 
 /// One labelled sentence for training: the text and its name/place byte ranges.
