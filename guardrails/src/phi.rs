@@ -1263,6 +1263,46 @@ mod tests {
     }
 
     #[test]
+    fn more_age_units_weekday_dates_and_dates_after_an_event_word() {
+        for (text, value) in [
+            ("Opname: mevr. Jansen, 93 jr, delier", "93 jr"),
+            ("ED note: 94 YOF, fall at home", "94 YOF"),
+            ("babcia ma 96 lata i gorączkę", "96 lata"),
+            ("my 92-y-o neighbour fell", "92-y-o"),
+            ("my nan (94) is confused today", "94"),
+            ("it was her 93rd birthday on Sunday", "93rd"),
+            ("{\"name\": \"x\", \"age\": 97}", "97"),
+            ("he'll be 91 next month", "91"),
+            ("oma wordt 95 volgende week", "95"),
+        ] {
+            has(text, PhiKind::Age90Plus, value);
+        }
+        for (text, value) in [
+            ("booked for Thursday the 9th at noon", "Thursday the 9th"),
+            ("appt Wed 3/18 with the nurse", "Wed 3/18"),
+            ("she was discharged on the 23rd.", "the 23rd"),
+            ("rdv le 12/05 à 14h", "12/05"),
+            ("indlagt 04.02.26 med pneumoni", "04.02.26"),
+        ] {
+            has(text, PhiKind::Date, value);
+        }
+        // Not dates or ages: pain scores, a floor, vital signs, a dose.
+        for text in [
+            "pain 3/10 on the 2nd floor",
+            "she is on the 3rd floor of the hospital",
+            "BP 120/80 (93), pulse 96",
+            "ticagrelor 90 mg twice daily",
+            "SpO2 95 v 92 yesterday",
+        ] {
+            none_of(text, PhiKind::Date);
+        }
+        none_of("BP 120/80 (93), pulse 96", PhiKind::Age90Plus);
+        none_of("ticagrelor 90 mg twice daily", PhiKind::Age90Plus);
+        none_of("SpO2 95 v 92 yesterday", PhiKind::Age90Plus);
+        none_of("agency staff cost £90 an hour", PhiKind::Age90Plus);
+    }
+
+    #[test]
     fn vital_sign_words_next_to_numbers_are_not_places() {
         // The shipped tagger took a vital-sign word and its value for a street and a house
         // number (each of these was redacted as a place before `tagger::place_evidence`).
