@@ -412,14 +412,12 @@ fn spans_of(text: &str, ws: &[Word], labels: &[usize]) -> Vec<TagSpan> {
 /// features see them), a capitalised word of three or more letters that is not a clinical
 /// term ("Cromwell", not "Potassium" or "BP"), or a word of a script without capitals.
 fn place_evidence(word: &str) -> bool {
-    let lower = word.to_lowercase();
-    let bare = lower.trim_end_matches("'s").trim_end_matches('.');
     let mut tags = Vec::new();
-    gaz_tags(&lower, &mut tags);
+    gaz_tags(&word.to_lowercase(), &mut tags);
     if tags.contains(&"place") || tags.contains(&"street") {
         return true;
     }
-    if GAZ.not_place.contains(bare) {
+    if is_not_place(word) {
         return false;
     }
     let letters: Vec<char> = word.chars().filter(|c| c.is_alphabetic()).collect();
