@@ -8,18 +8,29 @@
 #     src/      unpacked llama.cpp source
 #     build/    cmake build tree
 #     bin/llama-server
+#     build-avx2/, bin/llama-server-avx2   (LLAMA_ISA=avx2)
 #
 # Idempotent: if bin/llama-server exists, prints its path and exits.
 # The last line printed is always the binary path.
 #
 # Env knobs: MEDSERVE_CACHE, JOBS (default: nproc), LLAMA_CPP_PY_VERSION,
-#            NICE (default 19; set NICE=0 to build at normal priority).
+#            NICE (default 19; set NICE=0 to build at normal priority),
+#            LLAMA_ISA (native, the default: GGML_NATIVE, whatever this CPU has;
+#            avx2: AVX, AVX2, FMA, F16C and BMI2 only, no AVX-512, to compare with
+#            medserve's MEDSERVE_NO_AVX512=1 on a CPU that has AVX-512).
 set -euo pipefail
 
 VERSION="${LLAMA_CPP_PY_VERSION:-0.3.36}"
 CACHE="${MEDSERVE_CACHE:-$HOME/.cache/medserve}"
 ROOT="$CACHE/llama.cpp"
-BIN="$ROOT/bin/llama-server"
+case "${LLAMA_ISA:-native}" in
+    native) SUFFIX=""; ISA_FLAGS=(-DGGML_NATIVE=ON) ;;
+    avx2) SUFFIX="-avx2"
+          ISA_FLAGS=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
+                     -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF) ;;
+    *) echo "LLAMA_ISA must be native or avx2" >&2; exit 2 ;;
+esac
+BIN="$ROOT/bin/llama-server$SUFFIX"
 JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 NICE="${NICE:-19}"
 
@@ -83,12 +94,12 @@ fi
 # fetch it from a hub), no TLS, no ccache.
 # GCC 12 prints ~800 harmless "'__Y' may be used uninitialized" warnings from
 # its own AVX-512 intrinsic headers; they are expected.
-BUILD="$ROOT/build"
+BUILD="$ROOT/build$SUFFIX"
 log "configuring in $BUILD"
 nice -n "$NICE" "$CMAKE" -S "$SRC" -B "$BUILD" "${GENERATOR[@]}" \
     -DCMAKE_BUILD_TYPE=Release \
     -DBUILD_SHARED_LIBS=OFF \
-    -DGGML_NATIVE=ON \
+    "${ISA_FLAGS[@]}" \
     -DLLAMA_CURL=OFF \
     -DLLAMA_BUILD_TESTS=OFF \
     -DLLAMA_BUILD_EXAMPLES=OFF \

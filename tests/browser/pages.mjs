@@ -48,6 +48,26 @@ async function send(p, text) {
 
 function step(name) { console.log("ok: " + name); }
 
+// The model's summary of a report may land between opening it and acting on it (a new
+// version): the page explains the 409 ("Not changed ...") and shows the new version, and the
+// nurse, who has now seen it, acts again. Clicks `button` until the report shows `done`;
+// `between` checks the report after a refused attempt.
+async function actUntil(p, button, done, between = () => {}) {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await p.click(button);
+    await p.waitForFunction((done) => {
+      const notice = document.getElementById("notice");
+      return document.getElementById("report").innerText.includes(done)
+        || (!notice.classList.contains("hidden") && notice.innerText.startsWith("Not changed"));
+    }, done, { timeout: T });
+    const report = await p.innerText("#report");
+    if (report.includes(done)) return;
+    between(report);
+  }
+  const report = await p.innerText("#report");
+  assert.ok(report.includes(done), report);
+}
+
 // --- Patient page on the real model: a streamed answer with citations.
 const patient = await page(cfg.real, cfg.keys.patient);
 await patient.login("/");
@@ -128,36 +148,13 @@ step("nurse: the report appeared without a reload");
 await nurse1.click(`#queue tr[data-id="${reportId}"]`);
 await nurse1.waitForSelector("#detail:not(.hidden)");
 assert.ok((await nurse1.innerText("#report")).includes("Chief complaint"));
-// As with the override below, the model's summary may land between opening and claiming:
-// the page explains the 409, shows the new version, and the nurse claims again.
-for (let attempt = 0; attempt < 3; attempt++) {
-  await nurse1.click("#claim");
-  await nurse1.waitForFunction(() => {
-    const notice = document.getElementById("notice");
-    return document.getElementById("report").innerText.includes("claimed by")
-      || (!notice.classList.contains("hidden") && notice.innerText.startsWith("Not changed"));
-  }, null, { timeout: T });
-  if ((await nurse1.innerText("#report")).includes("claimed by")) break;
-}
-assert.ok((await nurse1.innerText("#report")).includes("claimed by"), await nurse1.innerText("#report"));
+await actUntil(nurse1, "#claim", "claimed by");
 await nurse1.selectOption("#ov-urgency", "urgent");
 await nurse1.click("#override");
 assert.ok((await nurse1.innerText("#error")).includes("note"), "the note is required");
 await nurse1.fill("#ov-note", "Spoke to the patient by phone; see GP today.");
-// The model's summary of the report may land between the claim and the override (a new
-// version): the page then explains the 409 and shows the new version, and the nurse, who
-// has now seen it, overrides again.
-for (let attempt = 0; attempt < 3; attempt++) {
-  await nurse1.click("#override");
-  await nurse1.waitForFunction(() => {
-    const notice = document.getElementById("notice");
-    return document.getElementById("report").innerText.includes("overridden")
-      || (!notice.classList.contains("hidden") && notice.innerText.startsWith("Not changed"));
-  }, null, { timeout: T });
-  if ((await nurse1.innerText("#report")).includes("overridden")) break;
-  assert.ok((await nurse1.innerText("#report")).includes("claimed by"), await nurse1.innerText("#report"));
-}
-assert.ok((await nurse1.innerText("#report")).includes("overridden"), await nurse1.innerText("#report"));
+await actUntil(nurse1, "#override", "overridden",
+  (report) => assert.ok(report.includes("claimed by"), report));
 const history = await nurse1.innerText("#revisions");
 assert.ok(history.includes("claim") && history.includes("override"), history);
 step("nurse: claim and override with a note; revision history");

@@ -2,7 +2,8 @@
 //! chooses their thresholds on the validation split.
 //!
 //! Sets (all JSONL with provenance, `guardrails/data/train/`): `red_flags*.jsonl`,
-//! `harmful*.jsonl`, `phi*.jsonl`; plus, when given, MedSafetyBench's training split
+//! `emergency_head*.jsonl` (red-flag messages for the emergency head alone: not negatives
+//! of the harmful and injection heads), `harmful*.jsonl`, `phi*.jsonl`; plus, when given, MedSafetyBench's training split
 //! (harmful), MedQuAD questions (benign, not emergencies) and `eval-jsonl` exports of the
 //! care workflow (a nurse's urgency is the label of the conversation's last user turn).
 //! One text in five (by hash) is held back as validation; `guardrails/data/heldout/` is
@@ -72,6 +73,8 @@ pub fn train(
 ) -> Result<Weights, String> {
     let train_dir = inputs.data_dir.join("train");
     let red: Vec<RedFlagExample> = data::read_dir_jsonl(&train_dir, "red_flags")?;
+    let red_emergency_only: Vec<RedFlagExample> =
+        data::read_dir_jsonl(&train_dir, "emergency_head")?;
     let harm: Vec<HarmfulExample> = data::read_dir_jsonl(&train_dir, "harmful")?;
     let phi: Vec<PhiExample> = data::read_dir_jsonl(&train_dir, "phi")?;
     let inj: Vec<data::InjectionExample> = data::read_dir_jsonl(&train_dir, "injection")?;
@@ -93,8 +96,8 @@ pub fn train(
         nurse.extend(eval_export_examples(p)?);
     }
     log(&format!(
-        "sets: {} red-flag messages, {} nurse-labelled, {} harmful-set requests, {} MedSafetyBench, {} MedQuAD questions, {} PHI sentences",
-        red.len(), nurse.len(), harm.len(), msb.len(), medquad.len(), phi.len()
+        "sets: {} red-flag messages (+{} for the emergency head only), {} nurse-labelled, {} harmful-set requests, {} MedSafetyBench, {} MedQuAD questions, {} PHI sentences",
+        red.len(), red_emergency_only.len(), nurse.len(), harm.len(), msb.len(), medquad.len(), phi.len()
     ));
 
     // Emergency head: none + categories.
@@ -106,7 +109,7 @@ pub fn train(
             .unwrap_or(0)
     };
     let mut e_items: Vec<Item> = Vec::new();
-    for r in red.iter().chain(&nurse) {
+    for r in red.iter().chain(&red_emergency_only).chain(&nurse) {
         let class = if r.emergency {
             class_of(&r.category).max(1)
         } else {
@@ -354,7 +357,7 @@ pub fn train(
         phi: phi_tagger,
         provenance: json!({
             "sets": {
-                "red_flags": red.len(), "nurse_labelled": nurse.len(), "harmful": harm.len(),
+                "red_flags": red.len(), "emergency_head_only": red_emergency_only.len(), "nurse_labelled": nurse.len(), "harmful": harm.len(),
                 "medsafetybench_train": msb.len(), "medquad_questions": medquad.len(), "phi": phi.len(),
                 "injection": inj.len(), "corpus_paragraphs": paragraphs.len(), "benign_requests": benign.len(),
             },
