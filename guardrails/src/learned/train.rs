@@ -347,6 +347,15 @@ pub fn train(
     });
     log(&format!("validation: {validation}"));
 
+    let mut sets = json!({
+        "red_flags": red.len(), "nurse_labelled": nurse.len(), "harmful": harm.len(),
+        "medsafetybench_train": msb.len(), "medquad_questions": medquad.len(), "phi": phi.len(),
+        "injection": inj.len(), "corpus_paragraphs": paragraphs.len(), "benign_requests": benign.len(),
+    });
+    // Named only when present, so weights trained without such sets keep their bytes.
+    if !red_emergency_only.is_empty() {
+        sets["emergency_head_only"] = json!(red_emergency_only.len());
+    }
     Ok(Weights {
         format: FORMAT,
         encoder: encoder.id().to_string(),
@@ -356,11 +365,7 @@ pub fn train(
         injection,
         phi: phi_tagger,
         provenance: json!({
-            "sets": {
-                "red_flags": red.len(), "emergency_head_only": red_emergency_only.len(), "nurse_labelled": nurse.len(), "harmful": harm.len(),
-                "medsafetybench_train": msb.len(), "medquad_questions": medquad.len(), "phi": phi.len(),
-                "injection": inj.len(), "corpus_paragraphs": paragraphs.len(), "benign_requests": benign.len(),
-            },
+            "sets": sets,
             "split": "validation = FNV-1a(lower(trim(text))) % 5 == 0",
             "recall_targets": {"emergency": EMERGENCY_RECALL, "harmful": HARMFUL_RECALL, "injection_max_false_alarms": INJECTION_FALSE_ALARMS, "harmful_max_false_alarms": HARMFUL_FALSE_ALARMS, "phi": PHI_RECALL},
             "validation": validation,
