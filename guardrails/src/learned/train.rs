@@ -3,9 +3,10 @@
 //!
 //! Sets (all JSONL with provenance, `guardrails/data/train/`): `red_flags*.jsonl`,
 //! `emergency_head*.jsonl` (red-flag messages for the emergency head alone: not negatives
-//! of the harmful and injection heads), `harmful*.jsonl`, `phi*.jsonl`; plus, when given, MedSafetyBench's training split
-//! (harmful), MedQuAD questions (benign, not emergencies) and `eval-jsonl` exports of the
-//! care workflow (a nurse's urgency is the label of the conversation's last user turn).
+//! of the harmful and injection heads), `harmful*.jsonl`, `phi*.jsonl`; plus, when given,
+//! MedSafetyBench's training split (harmful), MedQuAD questions (benign, not emergencies)
+//! and `eval-jsonl` exports of the care workflow (a nurse's urgency is the label of the
+//! conversation's last user turn).
 //! One text in five (by hash) is held back as validation; `guardrails/data/heldout/` is
 //! never read here.
 
