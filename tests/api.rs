@@ -211,13 +211,18 @@ fn include_usage_sends_a_final_usage_chunk() {
         for c in &json[..json.len() - 1] {
             assert!(c["usage"].is_null(), "other chunks carry usage: null");
         }
-        // Streamed and non-streamed usage agree.
+        // Streamed and non-streamed usage agree (how much of the prompt came from the prefix
+        // cache may differ between the two requests).
         let (_, full) = post_json(
             &s.url("/v1/chat/completions"),
             &chat("Say hello.", json!({"max_tokens": 8})),
         )
         .await;
-        assert_eq!(full["usage"], *u);
+        for key in ["prompt_tokens", "completion_tokens", "total_tokens"] {
+            assert_eq!(full["usage"][key], u[key], "{key}");
+        }
+        let cached = |v: &Value| v["prompt_tokens_details"]["cached_tokens"].as_u64();
+        assert!(cached(&full["usage"]).is_some() && cached(u).is_some());
     });
 }
 
@@ -1177,6 +1182,67 @@ fn prefix_cache_hits_give_the_answers_of_a_cold_prefill() {
             "sibling"
         );
         assert_eq!(answer(warm, q1).await, a1, "first question again");
+    });
+}
+
+/// `usage.prompt_tokens_details.cached_tokens` counts the prompt tokens the prefix cache
+/// supplied, and the cache keeps to its byte budget (`--prefix-cache-mb`): with room, a
+/// follow-up turn starts from the first turn's cached positions; with a budget below one
+/// position's KV (~46 KB at 135M) nothing is kept. The answers are the same either way.
+/// (An identical repeated prompt is not served from the cache: mistral.rs needs at least
+/// one new token to prefill.)
+#[test]
+fn prefix_cache_reports_cached_tokens_and_keeps_to_its_byte_budget() {
+    let grace = std::time::Duration::from_secs(5);
+    let roomy = TestServer::start(
+        load_engine_cached(model_path(), 2, true, 512 << 20),
+        real_settings(),
+        grace,
+    );
+    let tiny = TestServer::start(
+        load_engine_cached(model_path(), 2, true, 16 << 10),
+        real_settings(),
+        grace,
+    );
+    let question = "List two facts about the thyroid gland.";
+    run(async {
+        let ask = |s: &TestServer, messages: Value| {
+            let url = s.url("/v1/chat/completions");
+            async move {
+                let mut body = chat("", json!({"max_tokens": 8}));
+                body["messages"] = messages;
+                let (status, v) = post_json(&url, &body).await;
+                assert_eq!(status, 200, "{v}");
+                let u = &v["usage"];
+                let text = v["choices"][0]["message"]["content"].as_str().unwrap();
+                let cached = u["prompt_tokens_details"]["cached_tokens"]
+                    .as_u64()
+                    .unwrap();
+                (
+                    text.to_string(),
+                    u["prompt_tokens"].as_u64().unwrap(),
+                    cached,
+                )
+            }
+        };
+        let first = json!([{"role": "user", "content": question}]);
+        let (a1, _, c1) = ask(&roomy, first.clone()).await;
+        let (b1, _, d1) = ask(&tiny, first).await;
+        assert_eq!((c1, d1), (0, 0), "fresh engines have nothing cached");
+        assert_eq!(a1, b1);
+        let follow = json!([
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": a1},
+            {"role": "user", "content": "And one about iodine?"},
+        ]);
+        let (a2, p2, c2) = ask(&roomy, follow.clone()).await;
+        let (b2, _, d2) = ask(&tiny, follow).await;
+        assert!(
+            c2 > 0 && c2 < p2,
+            "the follow-up starts from the cache: {c2} of {p2}"
+        );
+        assert_eq!(d2, 0, "a 16 KiB budget keeps no entry");
+        assert_eq!(a2, b2, "same answer with and without the cached prefix");
     });
 }
 

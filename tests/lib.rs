@@ -57,6 +57,16 @@ pub fn load_engine(path: PathBuf, max_num_seqs: usize) -> Arc<dyn Engine> {
 
 /// Loads a GGUF with the real engine, with or without the prefix cache.
 pub fn load_engine_with(path: PathBuf, max_num_seqs: usize, prefix_cache: bool) -> Arc<dyn Engine> {
+    load_engine_cached(path, max_num_seqs, prefix_cache, 512 << 20)
+}
+
+/// Loads a GGUF with the real engine and a prefix cache of at most `prefix_cache_bytes`.
+pub fn load_engine_cached(
+    path: PathBuf,
+    max_num_seqs: usize,
+    prefix_cache: bool,
+    prefix_cache_bytes: usize,
+) -> Arc<dyn Engine> {
     runtime().block_on(async move {
         let e = MistralEngine::load(MistralOptions {
             model_path: path,
@@ -64,6 +74,7 @@ pub fn load_engine_with(path: PathBuf, max_num_seqs: usize, prefix_cache: bool) 
             max_num_seqs,
             prefix_cache,
             prefix_cache_n: 16,
+            prefix_cache_bytes,
         })
         .await
         .expect("model loads");

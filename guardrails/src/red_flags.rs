@@ -1706,6 +1706,9 @@ mod tests {
                 "I can't catch my breath",
                 "he's choking on a grape",
                 "my oxygen is 88 on the monitor",
+                "mum's asthma is bad and she's exhausted from breathing, keeps nodding off",
+                "too tired to talk, the nebuliser did nothing",
+                "the paramedic on the phone asked if he has a silent chest and he does",
             ],
         );
         assert_quiet(&[
@@ -1714,6 +1717,8 @@ mod tests {
             "that film took my breath away",
             "is it normal to feel short of breath when you have a cold?",
             "I can't breathe through my nose with this cold",
+            "I get tired from breathing exercises at yoga",
+            "what is a silent chest in asthma?",
         ]);
     }
 

@@ -205,6 +205,7 @@ impl Engine for FakeEngine {
                             usage: Usage {
                                 prompt_tokens,
                                 completion_tokens: n,
+                                cached_prompt_tokens: 0,
                             },
                         };
                         if fail_after == Some(i) {

@@ -225,6 +225,10 @@ pub struct Usage {
     pub prompt_tokens: usize,
     /// Tokens generated.
     pub completion_tokens: usize,
+    /// Prompt tokens whose KV came from the prefix cache instead of a prefill (0 when
+    /// unknown).
+    #[serde(default)]
+    pub cached_prompt_tokens: usize,
 }
 
 /// One alternative token at a position.

@@ -40,6 +40,9 @@ pub struct MistralOptions {
     pub prefix_cache: bool,
     /// How many prefixes the cache keeps.
     pub prefix_cache_n: usize,
+    /// Most bytes of KV data the prefix cache keeps (oldest evicted first). Engines loaded
+    /// one after another keep their own; two loads at once may swap them.
+    pub prefix_cache_bytes: usize,
 }
 
 /// mistral.rs behind the [`Engine`] trait.
@@ -146,6 +149,7 @@ impl MistralEngine {
         let scheduler = SchedulerConfig::DefaultScheduler {
             method: DefaultSchedulerMethod::Fixed(max_num_seqs),
         };
+        mistralrs_core::set_prefix_cache_max_bytes(opts.prefix_cache_bytes);
         let runner = MistralRsBuilder::new(pipeline, scheduler, false, None)
             .with_model_id(id.clone())
             .with_no_prefix_cache(!opts.prefix_cache)
@@ -639,6 +643,7 @@ fn response_stream(
                     let usage = chunk.usage.map(|u| Usage {
                         prompt_tokens: u.prompt_tokens,
                         completion_tokens: u.completion_tokens,
+                        cached_prompt_tokens: u.cached_prompt_tokens.min(u.prompt_tokens),
                     });
                     let piece = Piece {
                         text: c.delta.content.unwrap_or_default(),
@@ -712,6 +717,7 @@ fn response_stream(
                     usage: Usage {
                         prompt_tokens: plan.prompt_tokens,
                         completion_tokens: generated,
+                        cached_prompt_tokens: 0,
                     },
                 }))
                 .await;
@@ -721,6 +727,7 @@ fn response_stream(
                 let counted = plan.own_usage.then_some(Usage {
                     prompt_tokens: plan.prompt_tokens,
                     completion_tokens: generated,
+                    cached_prompt_tokens: 0,
                 });
                 let ev = match usage.or(counted) {
                     Some(usage) => Ok(Event::Done {

@@ -52,6 +52,9 @@ pub struct ServeArgs {
     /// Prompts kept in the prefix cache [default: 16].
     #[arg(long, env = "MEDSERVE_PREFIX_CACHE_N")]
     pub prefix_cache_n: Option<usize>,
+    /// Most MiB of KV data the prefix cache keeps; the oldest prompts go first [default: 512].
+    #[arg(long, env = "MEDSERVE_PREFIX_CACHE_MB")]
+    pub prefix_cache_mb: Option<usize>,
     /// Seconds in-flight requests get to finish after SIGINT/SIGTERM [default: 30].
     #[arg(long, env = "MEDSERVE_SHUTDOWN_GRACE_SECS")]
     pub shutdown_grace_secs: Option<u64>,
@@ -137,6 +140,8 @@ pub struct Config {
     pub prefix_cache: bool,
     /// Prefix cache entries.
     pub prefix_cache_n: usize,
+    /// Prefix cache byte budget, MiB.
+    pub prefix_cache_mb: usize,
     /// Drain deadline.
     pub shutdown_grace: Duration,
     /// SSE keep-alive interval.
@@ -231,6 +236,7 @@ impl ServeArgs {
             max_queue: self.max_queue.or(file.max_queue),
             prefix_cache: self.prefix_cache.or(file.prefix_cache),
             prefix_cache_n: self.prefix_cache_n.or(file.prefix_cache_n),
+            prefix_cache_mb: self.prefix_cache_mb.or(file.prefix_cache_mb),
             shutdown_grace_secs: self.shutdown_grace_secs.or(file.shutdown_grace_secs),
             keep_alive_secs: self.keep_alive_secs.or(file.keep_alive_secs),
             emergency_numbers: self.emergency_numbers.or(file.emergency_numbers),
@@ -331,6 +337,15 @@ impl ServeArgs {
                 "must be at least 1 (disable with prefix_cache = false)",
             ));
         }
+        let prefix_cache_mb = args.prefix_cache_mb.unwrap_or(512);
+        if !(1..=1 << 20).contains(&prefix_cache_mb) {
+            return Err(invalid(
+                "prefix_cache_mb",
+                format!(
+                    "must be between 1 and 1048576 (disable with prefix_cache = false), got {prefix_cache_mb}"
+                ),
+            ));
+        }
         let holdback_chars = args.holdback_chars.unwrap_or(300);
         if !(40..=4000).contains(&holdback_chars) {
             return Err(invalid(
@@ -388,6 +403,7 @@ impl ServeArgs {
             max_queue,
             prefix_cache: args.prefix_cache.unwrap_or(true),
             prefix_cache_n,
+            prefix_cache_mb,
             shutdown_grace: Duration::from_secs(args.shutdown_grace_secs.unwrap_or(30)),
             keep_alive: Duration::from_secs(keep_alive_secs),
             emergency_numbers: match args.emergency_numbers {

@@ -777,6 +777,7 @@ fn eval(cmd: EvalCommand) -> anyhow::Result<()> {
                         max_num_seqs: 1,
                         prefix_cache: true,
                         prefix_cache_n: 16,
+                        prefix_cache_bytes: 512 << 20,
                     })
                     .await?;
                 crate::eval::tools::run(
@@ -967,6 +968,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_num_seqs: cfg.max_num_seqs,
             prefix_cache: cfg.prefix_cache,
             prefix_cache_n: cfg.prefix_cache_n,
+            prefix_cache_bytes: cfg.prefix_cache_mb << 20,
         };
         let server = tokio::spawn(medserve_server::run(
             listener,

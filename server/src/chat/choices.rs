@@ -102,6 +102,7 @@ fn stream_n(state: AppState, principal: Principal, req: ChatCompletionRequest, n
     let body = async_stream::stream! {
         let mut prompt_tokens = 0u64;
         let mut completion_tokens = 0u64;
+        let mut prompt_details = Value::Null;
         let mut last: Option<Value> = None;
         for i in 0..n {
             let mut one = req.clone();
@@ -129,6 +130,11 @@ fn stream_n(state: AppState, principal: Principal, req: ChatCompletionRequest, n
                         // The choice's own usage chunk: summed into one at the end.
                         prompt_tokens = v["usage"]["prompt_tokens"].as_u64().unwrap_or(0);
                         completion_tokens += v["usage"]["completion_tokens"].as_u64().unwrap_or(0);
+                        // The prompt counts once, with the first choice's cache figure (as
+                        // the non-streamed answer reports it).
+                        if prompt_details.is_null() {
+                            prompt_details = v["usage"]["prompt_tokens_details"].take();
+                        }
                         last = Some(v);
                         continue;
                     }
@@ -145,7 +151,8 @@ fn stream_n(state: AppState, principal: Principal, req: ChatCompletionRequest, n
         if include_usage {
             if let Some(mut u) = last {
                 u["usage"] = json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                    "total_tokens": prompt_tokens + completion_tokens});
+                    "total_tokens": prompt_tokens + completion_tokens,
+                    "prompt_tokens_details": prompt_details});
                 yield Ok(Event::default().data(u.to_string()));
             }
         }

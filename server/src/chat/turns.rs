@@ -133,6 +133,7 @@ fn add(a: Usage, b: Usage) -> Usage {
     Usage {
         prompt_tokens: a.prompt_tokens + b.prompt_tokens,
         completion_tokens: a.completion_tokens + b.completion_tokens,
+        cached_prompt_tokens: a.cached_prompt_tokens + b.cached_prompt_tokens,
     }
 }
 
@@ -199,7 +200,7 @@ pub fn drive(plan: Plan) -> PieceStream {
                         }
                         turn_text.push_str(&content);
                         content_so_far |= !content.trim().is_empty();
-                        let so_far = add(used, Usage { prompt_tokens: prompt, completion_tokens });
+                        let so_far = add(used, Usage { prompt_tokens: prompt, completion_tokens, cached_prompt_tokens: 0 });
                         // Also when empty (call text): the writers time the first token.
                         yield Ok(Piece::Text { text: content, logprobs, usage: so_far });
                     }

@@ -33,6 +33,7 @@ fn usage(prompt_tokens: usize, completion_tokens: usize) -> Value {
     serde_json::to_value(UsageBody::from(medserve_models::Usage {
         prompt_tokens,
         completion_tokens,
+        cached_prompt_tokens: 0,
     }))
     .unwrap_or(Value::Null)
 }

@@ -786,6 +786,16 @@ pub struct UsageBody {
     pub completion_tokens: usize,
     /// Sum.
     pub total_tokens: usize,
+    /// Breakdown of the prompt tokens: `cached_tokens` came from the prefix cache.
+    #[serde(default)]
+    pub prompt_tokens_details: PromptTokensDetails,
+}
+
+/// `usage.prompt_tokens_details`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PromptTokensDetails {
+    /// Prompt tokens whose KV came from the prefix cache instead of a prefill.
+    pub cached_tokens: usize,
 }
 
 impl From<medserve_models::Usage> for UsageBody {
@@ -794,6 +804,9 @@ impl From<medserve_models::Usage> for UsageBody {
             prompt_tokens: u.prompt_tokens,
             completion_tokens: u.completion_tokens,
             total_tokens: u.prompt_tokens + u.completion_tokens,
+            prompt_tokens_details: PromptTokensDetails {
+                cached_tokens: u.cached_prompt_tokens,
+            },
         }
     }
 }

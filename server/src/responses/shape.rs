@@ -108,9 +108,12 @@ pub struct Built {
 fn usage_of(u: &Value) -> Value {
     let input = u["prompt_tokens"].as_u64().unwrap_or(0);
     let output = u["completion_tokens"].as_u64().unwrap_or(0);
+    let cached = u["prompt_tokens_details"]["cached_tokens"]
+        .as_u64()
+        .unwrap_or(0);
     json!({
         "input_tokens": input,
-        "input_tokens_details": {"cached_tokens": 0},
+        "input_tokens_details": {"cached_tokens": cached},
         "output_tokens": output,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": input + output,
