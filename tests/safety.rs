@@ -55,35 +55,36 @@ fn an_emergency_the_rules_miss_is_caught_by_the_learned_head() {
         assert!(!LEARNED_ONLY.is_empty());
         for text in LEARNED_ONLY {
             // The rules alone do not see it...
-            let folded = medserve_guardrails::fold::fold(text).text;
-            assert!(
-                !medserve_guardrails::red_flags::detect(&folded).is_emergency(),
-                "{text}"
-            );
+            assert!(!rules_see_an_emergency(text), "{text}");
             // ...the server does, with the learned score as evidence.
-            let (status, v) = post_json(&s.url("/v1/chat/completions"), &chat(text)).await;
-            assert_eq!(status, 200, "{v}");
-            let rf = &v["medserve"]["red_flag"];
-            assert_eq!(rf["action"], "emergency", "{text}: {v}");
-            assert!(rf["matched"].to_string().contains("learned score"), "{v}");
-            assert_eq!(v["usage"]["completion_tokens"], 0, "no model ran");
+            let v = answered_as_emergency(s, text).await;
+            let matched = v["medserve"]["red_flag"]["matched"].to_string();
+            assert!(matched.contains("learned score"), "{v}");
         }
         // Once learned-only, now also a rule (life-threatening asthma: exhaustion): both
         // layers must keep it an emergency before any model runs.
-        let text = EXHAUSTED_ASTHMATIC;
-        let folded = medserve_guardrails::fold::fold(text).text;
-        assert!(
-            medserve_guardrails::red_flags::detect(&folded).is_emergency(),
-            "{text}"
-        );
-        let (status, v) = post_json(&s.url("/v1/chat/completions"), &chat(text)).await;
-        assert_eq!(status, 200, "{v}");
-        assert_eq!(
-            v["medserve"]["red_flag"]["action"], "emergency",
-            "{text}: {v}"
-        );
-        assert_eq!(v["usage"]["completion_tokens"], 0, "no model ran");
+        assert!(rules_see_an_emergency(EXHAUSTED_ASTHMATIC));
+        answered_as_emergency(s, EXHAUSTED_ASTHMATIC).await;
     });
+}
+
+/// Whether the rules alone, on the folded text, call `text` an emergency.
+fn rules_see_an_emergency(text: &str) -> bool {
+    let folded = medserve_guardrails::fold::fold(text).text;
+    medserve_guardrails::red_flags::detect(&folded).is_emergency()
+}
+
+/// Sends `text` and checks the server answered it as an emergency before any model ran;
+/// returns the response.
+async fn answered_as_emergency(s: &TestServer, text: &str) -> Value {
+    let (status, v) = post_json(&s.url("/v1/chat/completions"), &chat(text)).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["medserve"]["red_flag"]["action"], "emergency",
+        "{text}: {v}"
+    );
+    assert_eq!(v["usage"]["completion_tokens"], 0, "no model ran");
+    v
 }
 
 /// The message the shipped head alone once caught and two candidate heads missed; the rules
@@ -108,9 +109,8 @@ fn a_rule_false_alarm_the_head_is_sure_of_is_flagged_and_the_model_answers() {
             "The collapsed cushions on our sofa have given me a sore lower back. Best stretches?",
             "I'm choking on how expensive my prescriptions are. Is there a prepayment certificate or something?",
         ] {
-            let folded = medserve_guardrails::fold::fold(text).text;
             assert!(
-                medserve_guardrails::red_flags::detect(&folded).is_emergency(),
+                rules_see_an_emergency(text),
                 "the rules alone escalate {text}"
             );
             let (status, v) = post_json(&s.url("/v1/chat/completions"), &chat(text)).await;
