@@ -1188,9 +1188,9 @@ fn prefix_cache_hits_give_the_answers_of_a_cold_prefill() {
 /// `usage.prompt_tokens_details.cached_tokens` counts the prompt tokens the prefix cache
 /// supplied, and the cache keeps to its byte budget (`--prefix-cache-mb`): with room, a
 /// follow-up turn starts from the first turn's cached positions; with a budget below one
-/// position's KV (~46 KB at 135M) nothing is kept. The answers are the same either way.
-/// (An identical repeated prompt is not served from the cache: mistral.rs needs at least
-/// one new token to prefill.)
+/// position's KV (~46 KB at 135M) nothing is kept; the same request again is served from
+/// the cache but for its last position (mistral.rs patch 20). The answers are the same
+/// either way.
 #[test]
 fn prefix_cache_reports_cached_tokens_and_keeps_to_its_byte_budget() {
     let grace = std::time::Duration::from_secs(5);
@@ -1236,13 +1236,22 @@ fn prefix_cache_reports_cached_tokens_and_keeps_to_its_byte_budget() {
             {"role": "user", "content": "And one about iodine?"},
         ]);
         let (a2, p2, c2) = ask(&roomy, follow.clone()).await;
-        let (b2, _, d2) = ask(&tiny, follow).await;
+        let (b2, _, d2) = ask(&tiny, follow.clone()).await;
         assert!(
             c2 > 0 && c2 < p2,
             "the follow-up starts from the cache: {c2} of {p2}"
         );
         assert_eq!(d2, 0, "a 16 KiB budget keeps no entry");
         assert_eq!(a2, b2, "same answer with and without the cached prefix");
+        let (a3, p3, c3) = ask(&roomy, follow.clone()).await;
+        let (b3, _, d3) = ask(&tiny, follow).await;
+        assert_eq!(
+            c3,
+            p3 - 1,
+            "a repeated prompt is cached whole but for its last position"
+        );
+        assert_eq!(d3, 0);
+        assert_eq!((&a3, &b3), (&a2, &a2), "the repeat answers as before");
     });
 }
 
