@@ -959,6 +959,38 @@ mod tests {
     /// "ist", in parentheses and with units of other languages; dates with weekdays, ordinal
     /// or dotted days and more months; ids with check letters or letter prefixes.
     #[test]
+    fn dictated_numbers_prefixed_ids_birth_years_and_vietnamese_dates() {
+        for (text, value) in [
+            (
+                "NHS number four eight five, seven seven seven, three four five six, thanks",
+                "four eight five, seven seven seven, three four five six",
+            ),
+            (
+                "call oh seven seven zero zero, nine double zero, four six one",
+                "oh seven seven zero zero, nine double zero, four six one",
+            ),
+            (
+                "hospital number R X H four four seven one nine two regarding",
+                "R X H four four seven one nine two",
+            ),
+            ("Her NHIF card number is NHIF/4567891. Her sugar", "NHIF/4567891"),
+            ("ele é António Almeida, nascido em 1931?", "1931"),
+            ("my grandfather, born in 1929, lives alone", "1929"),
+            ("Ông Phạm sinh ngày 3 tháng 4 năm 1931, nhập viện", "ngày 3 tháng 4 năm 1931"),
+        ] {
+            covered(text, value);
+        }
+        // Counting, doses and codes stay.
+        for text in [
+            "take one or two tablets up to four times a day",
+            "HbA1c 48 mmol/mol, eGFR 62, ICD E11.9",
+            "the baby was born in hospital at 3.4 kg",
+        ] {
+            clean(text);
+        }
+    }
+
+    #[test]
     fn international_ages_dates_and_ids() {
         for (text, value) in [
             ("She's ninety-six and off her food", "ninety-six"),
