@@ -973,10 +973,16 @@ mod tests {
                 "hospital number R X H four four seven one nine two regarding",
                 "R X H four four seven one nine two",
             ),
-            ("Her NHIF card number is NHIF/4567891. Her sugar", "NHIF/4567891"),
+            (
+                "Her NHIF card number is NHIF/4567891. Her sugar",
+                "NHIF/4567891",
+            ),
             ("ele é António Almeida, nascido em 1931?", "1931"),
             ("my grandfather, born in 1929, lives alone", "1929"),
-            ("Ông Phạm sinh ngày 3 tháng 4 năm 1931, nhập viện", "ngày 3 tháng 4 năm 1931"),
+            (
+                "Ông Phạm sinh ngày 3 tháng 4 năm 1931, nhập viện",
+                "ngày 3 tháng 4 năm 1931",
+            ),
         ] {
             covered(text, value);
         }
