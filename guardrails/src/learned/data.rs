@@ -20,6 +20,10 @@ pub struct RedFlagExample {
     /// Presentation kind (plain, atypical, third_party, negated, ...).
     #[serde(default)]
     pub kind: Option<String>,
+    /// For a long message: the exact parts that carry the emergency, so each window the
+    /// server reads gets its own label (empty: not marked).
+    #[serde(default)]
+    pub spans: Vec<String>,
 }
 
 /// One labelled request for the harmful-request head.

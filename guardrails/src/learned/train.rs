@@ -110,6 +110,8 @@ pub fn train(
             .unwrap_or(0)
     };
     let mut e_items: Vec<Item> = Vec::new();
+    // Windows of long messages whose emergency is marked, labelled one by one (training only).
+    let mut e_windows: Vec<Item> = Vec::new();
     for r in red.iter().chain(&red_emergency_only).chain(&nurse) {
         let class = if r.emergency {
             class_of(&r.category).max(1)
@@ -127,6 +129,9 @@ pub fn train(
             class,
             weight,
         });
+        if !r.spans.is_empty() && !data::is_validation(&r.text) {
+            e_windows.extend(window_items(&r.text, &r.spans, class));
+        }
     }
     for t in harm
         .iter()
@@ -224,6 +229,7 @@ pub fn train(
     // Embed every distinct text once.
     let mut texts: Vec<&str> = e_items
         .iter()
+        .chain(&e_windows)
         .chain(&h_items)
         .chain(&i_items)
         .map(|i| i.text.as_str())
@@ -239,6 +245,7 @@ pub fn train(
     };
 
     let fit = |items: &[Item],
+               train_only: &[Item],
                classes: &[String],
                input: &dyn Fn(&[f32], &str) -> Vec<f32>,
                log: &mut dyn FnMut(&str)|
@@ -246,6 +253,7 @@ pub fn train(
         let train: Vec<&Item> = items
             .iter()
             .filter(|i| !data::is_validation(&i.text))
+            .chain(train_only)
             .collect();
         let xs: Vec<Vec<f32>> = train
             .iter()
@@ -262,9 +270,21 @@ pub fn train(
         ));
         head::train_mlp(&xs, &ys, &ws, classes.to_vec(), opt)
     };
-    let mut emergency = fit(&e_items, &e_classes, &super::emergency_input, log);
-    let mut harmful = fit(&h_items, &h_classes, &|v, _| v.to_vec(), log);
-    let mut injection = fit(&i_items, &i_classes, &|v, _| v.to_vec(), log);
+    if !e_windows.is_empty() {
+        log(&format!(
+            "{} windows of marked long messages for the emergency head",
+            e_windows.len()
+        ));
+    }
+    let mut emergency = fit(
+        &e_items,
+        &e_windows,
+        &e_classes,
+        &super::emergency_input,
+        log,
+    );
+    let mut harmful = fit(&h_items, &[], &h_classes, &|v, _| v.to_vec(), log);
+    let mut injection = fit(&i_items, &[], &i_classes, &|v, _| v.to_vec(), log);
 
     // PHI tagger.
     let (phi_train, phi_val): (Vec<&PhiExample>, Vec<&PhiExample>) =
@@ -372,6 +392,37 @@ pub fn train(
             "validation": validation,
         }),
     })
+}
+
+/// The windows the server reads of a long message (`super::windows`), each labelled by the
+/// marked parts it holds: `class` if it holds one whole or 40 bytes of one, else none. A
+/// message read whole gives nothing (its own item has its label).
+fn window_items(text: &str, spans: &[String], class: usize) -> Vec<Item> {
+    let pieces = super::windows(text);
+    if pieces.len() < 2 {
+        return Vec::new();
+    }
+    let marked: Vec<(usize, usize)> = spans
+        .iter()
+        .filter_map(|s| text.find(s.as_str()).map(|at| (at, at + s.len())))
+        .collect();
+    pieces
+        .into_iter()
+        .map(|w| {
+            // `windows` returns slices of `text`.
+            let start = w.as_ptr() as usize - text.as_ptr() as usize;
+            let end = start + w.len();
+            let holds = marked.iter().any(|&(s, e)| {
+                let overlap = end.min(e).saturating_sub(start.max(s));
+                overlap >= (e - s).min(40)
+            });
+            Item {
+                text: w.to_string(),
+                class: if holds { class } else { 0 },
+                weight: 1.0,
+            }
+        })
+        .collect()
 }
 
 fn score_texts(
@@ -557,6 +608,7 @@ pub fn eval_export_examples(path: &Path) -> Result<Vec<RedFlagExample>, String> 
             emergency,
             category: if emergency { category } else { None },
             kind: Some("nurse_labelled".into()),
+            spans: Vec::new(),
         });
     }
     Ok(out)
@@ -578,4 +630,31 @@ pub fn write_weights(weights: &Weights, path: &Path) -> Result<String, String> {
     }
     std::fs::write(path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_of_a_marked_message_are_labelled_by_what_they_hold() {
+        let filler = "We moved house last spring and the boxes are still everywhere. ";
+        let span =
+            "Right now my chest is crushing and my left arm has gone numb for forty minutes.";
+        let text = format!("{}{span} {}", filler.repeat(8), filler.repeat(8));
+        let items = window_items(&text, &[span.to_string()], 3);
+        assert!(items.len() >= 3, "{}", items.len());
+        let positive: Vec<&Item> = items.iter().filter(|i| i.class == 3).collect();
+        assert!(!positive.is_empty() && positive.len() <= 2);
+        assert!(positive
+            .iter()
+            .all(|i| i.text.contains("crushing") || i.text.contains("numb for forty minutes")));
+        assert!(items
+            .iter()
+            .filter(|i| i.class == 0)
+            .all(|i| !i.text.contains("crushing")));
+        // A message the server reads whole gives no windows; an unmarked one only negatives.
+        assert!(window_items(span, &[span.to_string()], 3).is_empty());
+        assert!(window_items(&text, &[], 0).iter().all(|i| i.class == 0));
+    }
 }
